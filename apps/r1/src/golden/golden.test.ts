@@ -1,0 +1,30 @@
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
+import { checkFixture, formatResult } from './check';
+import { loadFixture } from './fixture';
+import { goldenCases } from './cases/index';
+
+const dir = resolve(__dirname, '../../../../test/fixtures/golden');
+const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f));
+
+describe.each(['wasm', 'cpu'] as const)('golden fixtures on %s', (backend) => {
+  beforeAll(async () => {
+    await initBackend({ backend, quiet: true });
+  });
+  afterAll(async () => {
+    await disposeBackend();
+  });
+  for (const file of files) {
+    const name = loadFixture(file).case;
+    if (!goldenCases[name]) {
+      it.todo(`${name}: case not implemented yet`);
+      continue;
+    }
+    it(`${name} passes (${file.split('/').pop()})`, async () => {
+      const result = await checkFixture(file);
+      expect(result.status, formatResult(result)).toBe('PASS');
+    });
+  }
+});

@@ -1,0 +1,56 @@
+/**
+ * Base class of every error r1-ts throws on purpose. `code` is stable and machine-readable.
+ *
+ * @example
+ * ```ts
+ * import { R1Error } from '@r1-ts/tensor-kernels';
+ * try { throw new R1Error('E_DEMO', 'demo'); } catch (e) { if (e instanceof R1Error) console.log(e.code); }
+ * ```
+ */
+export class R1Error extends Error {
+  constructor(
+    /** Stable error code, e.g. `E_CONFIG`. */
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * A configuration value is missing, of the wrong type or impossible. The message names the field,
+ * the value and what was expected: `config.kv_lora_rank must be a positive integer, got -3`.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError } from '@r1-ts/tensor-kernels';
+ * const err = new ConfigError('config.kv_lora_rank must be a positive integer, got -3', ['kv_lora_rank']);
+ * console.log(err.fields); // ['kv_lora_rank']
+ * ```
+ */
+export class ConfigError extends R1Error {
+  constructor(
+    message: string,
+    /** Paths of the offending fields. */
+    readonly fields: string[] = [],
+  ) {
+    super('E_CONFIG', message);
+  }
+}
+
+/**
+ * A checkpoint or safetensors file is corrupt, hostile, or disagrees with its config.
+ *
+ * @example
+ * ```ts
+ * import { CheckpointError } from '@r1-ts/tensor-kernels';
+ * const err = new CheckpointError('header length 999999 runs past the end of the file (120 bytes)');
+ * console.log(err.code); // 'E_CHECKPOINT'
+ * ```
+ */
+export class CheckpointError extends R1Error {
+  constructor(message: string) {
+    super('E_CHECKPOINT', message);
+  }
+}

@@ -1,0 +1,22 @@
+// Public API of @r1-ts/tensor-kernels.
+import './register_all';
+
+export { R1Error, ConfigError, CheckpointError } from './errors';
+export { initBackend, currentBackend, disposeBackend } from './backend/init';
+export type { BackendName, InitBackendOptions, BackendInfo } from './backend/init';
+export { Rng } from './rng';
+export type { RngState } from './rng';
+export {
+  parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, writeFileAtomic, toTensor,
+} from './safetensors';
+export type { SafetensorsDtype, StoredTensor, SafetensorsFile, TensorToWrite, SerializeOptions } from './safetensors';
+export { ropeFrequencies, ropeCosSin, yarnRange, yarnMscale, softmaxScale } from './rope';
+export type { RopeConfig, YarnScaling } from './rope';
+export { rmsNorm } from './ops/rms_norm';
+export { layerNorm } from './ops/layer_norm';
+export { applyRope } from './ops/rope';
+export type { RopeLayout } from './ops/rope';
+export { siluMul, swiglu } from './ops/swiglu';
+export { tokenLogProbs, maskedCrossEntropy } from './ops/cross_entropy';
+export { attention, attentionWeights } from './ops/attention';
+export type { AttentionMaskOptions } from './ops/attention';

@@ -1,0 +1,2 @@
+// Registers r1-ts's kernels and gradients with TensorFlow.js (side effect of importing the package).
+export {};

@@ -1,0 +1,361 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { CheckpointError } from './errors';
+
+/** Element types this reader and writer understand. */
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64';
+
+const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8 };
+/** Headers larger than this are refused (the reference implementation uses the same 100 MB bound). */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+/** One tensor as stored: its dtype, shape and decoded values (F16/BF16/F64 widen to float32, I64 narrows to int32). */
+export interface StoredTensor {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** float32 values for float dtypes; int32 values for integer dtypes. */
+  data: Float32Array | Int32Array;
+}
+
+/** A parsed safetensors file. */
+export interface SafetensorsFile {
+  /** The `__metadata__` string map (empty when absent). */
+  metadata: Record<string, string>;
+  /** Tensors in header order. */
+  tensors: Map<string, StoredTensor>;
+}
+
+/**
+ * Parses safetensors bytes. Every header field is bounds-checked before anything is allocated, so a
+ * corrupt or hostile file gives a {@link CheckpointError} naming the problem, never a crash.
+ *
+ * @param bytes - the whole file
+ * @param source - a name for error messages (the path)
+ * @example
+ * ```ts
+ * import { parseSafetensors, serializeSafetensors } from '@r1-ts/tensor-kernels';
+ * const bytes = serializeSafetensors({ w: { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) } });
+ * console.log(parseSafetensors(bytes).tensors.get('w')?.data); // Float32Array [1, 2]
+ * ```
+ */
+export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsFile {
+  const fail = (why: string): never => {
+    throw new CheckpointError(`${source}: ${why}`);
+  };
+  if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes, too short for the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = view.getBigUint64(0, true);
+  if (headerLen > BigInt(bytes.byteLength - 8)) {
+    fail(`header length ${headerLen} runs past the end of the file (${bytes.byteLength} bytes)`);
+  }
+  if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const n = Number(headerLen);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    fail(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
+  const dataStart = 8 + n;
+  const dataLen = bytes.byteLength - dataStart;
+  const entries = Object.entries(header as Record<string, unknown>);
+
+  const metadata: Record<string, string> = {};
+  const layout: { name: string; dtype: SafetensorsDtype; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of entries) {
+    if (name === '__metadata__') {
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('__metadata__ must be an object of strings');
+      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+        if (typeof v !== 'string') fail(`__metadata__.${k} must be a string, got ${typeof v}`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    if (typeof raw !== 'object' || raw === null) fail(`tensor "${name}": entry is not an object`);
+    const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
+    if (typeof dtype !== 'string' || !(dtype in BYTES)) {
+      fail(`tensor "${name}": dtype ${JSON.stringify(dtype)} is not one of ${Object.keys(BYTES).join(', ')}`);
+    }
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      fail(`tensor "${name}": shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    if (
+      !Array.isArray(offsets) || offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]
+    ) {
+      fail(`tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as number[];
+    if (end > dataLen) fail(`tensor "${name}": data_offsets [${begin}, ${end}] run past the data section (${dataLen} bytes)`);
+    // The element count is bounded by the byte range, so a huge shape cannot force a huge allocation.
+    let numel = 1;
+    for (const d of shape as number[]) numel *= d;
+    const expected = numel * BYTES[dtype as SafetensorsDtype];
+    if (expected !== end - begin) {
+      fail(`tensor "${name}": shape ${JSON.stringify(shape)} × ${dtype} needs ${expected} bytes, data_offsets span ${end - begin}`);
+    }
+    layout.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
+  }
+  const sorted = [...layout].sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i].begin < sorted[i - 1].end) fail(`tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap`);
+  }
+
+  const tensors = new Map<string, StoredTensor>();
+  for (const { name, dtype, shape, begin, end } of layout) {
+    // Copy the slice: a Buffer from readFileSync may sit at an unaligned offset in its pool.
+    const slice = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
+    tensors.set(name, { dtype, shape, data: decode(slice, dtype, name, fail) });
+  }
+  return { metadata, tensors };
+}
+
+function decode(
+  b: Uint8Array, dtype: SafetensorsDtype, name: string, fail: (why: string) => never,
+): Float32Array | Int32Array {
+  const buf = b.buffer;
+  switch (dtype) {
+    case 'F32':
+      return new Float32Array(buf);
+    case 'I32':
+      return new Int32Array(buf);
+    case 'F64':
+      return Float32Array.from(new Float64Array(buf));
+    case 'F16':
+      return Float32Array.from(new Uint16Array(buf), halfToFloat);
+    case 'BF16': {
+      const src = new Uint16Array(buf);
+      const out = new Uint32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
+      return new Float32Array(out.buffer);
+    }
+    case 'I64': {
+      const src = new BigInt64Array(buf);
+      const out = new Int32Array(src.length);
+      for (let i = 0; i < src.length; i++) {
+        const v = src[i];
+        if (v > 2147483647n || v < -2147483648n) fail(`tensor "${name}": I64 value ${v} does not fit in int32`);
+        out[i] = Number(v);
+      }
+      return out;
+    }
+  }
+}
+
+function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+function floatToHalf(v: number): number {
+  f32[0] = v;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let frac = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (frac ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    frac |= 0x800000;
+    const shift = 14 - e;
+    const half = frac >> shift;
+    const rem = frac & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rem > mid || (rem === mid && half & 1) ? 1 : 0));
+  }
+  const half = (e << 10) | (frac >> 13);
+  const rem = frac & 0x1fff;
+  return sign | (half + (rem > 0x1000 || (rem === 0x1000 && half & 1) ? 1 : 0));
+}
+
+/**
+ * Reads a safetensors file from disk (see {@link parseSafetensors}).
+ *
+ * @example
+ * ```ts
+ * import { readSafetensors } from '@r1-ts/tensor-kernels';
+ * const file = readSafetensors('test/fixtures/golden/kernels.safetensors');
+ * console.log(file.metadata.case); // 'kernels'
+ * ```
+ */
+export function readSafetensors(path: string): SafetensorsFile {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new CheckpointError(`${path}: cannot read (${(e as Error).message})`);
+  }
+  return parseSafetensors(bytes, path);
+}
+
+/** A tensor to write: a tfjs tensor, or raw values with their shape. */
+export type TensorToWrite =
+  | tf.Tensor
+  | { dtype: SafetensorsDtype; shape: number[]; data: Float32Array | Int32Array | ArrayLike<number> };
+
+/** Options of {@link serializeSafetensors}. */
+export interface SerializeOptions {
+  /** Store float32 tensors as this dtype (default F32). */
+  floatDtype?: 'F32' | 'F16' | 'BF16';
+}
+
+/**
+ * Encodes tensors (sorted by name, as the reference writer does) and metadata as safetensors bytes.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { serializeSafetensors } from '@r1-ts/tensor-kernels';
+ * const bytes = serializeSafetensors({ w: tf.ones([2, 2]) }, { format: 'pt' });
+ * console.log(bytes.byteLength > 8); // true
+ * ```
+ */
+export function serializeSafetensors(
+  tensors: Record<string, TensorToWrite>,
+  metadata: Record<string, string> = {},
+  options: SerializeOptions = {},
+): Uint8Array {
+  const names = Object.keys(tensors).sort();
+  const chunks: Uint8Array[] = [];
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name];
+    let dtype: SafetensorsDtype;
+    let shape: number[];
+    let values: ArrayLike<number>;
+    if (t instanceof tf.Tensor) {
+      if (t.dtype !== 'float32' && t.dtype !== 'int32' && t.dtype !== 'bool') {
+        throw new CheckpointError(`tensor "${name}": dtype ${t.dtype} cannot be written to safetensors`);
+      }
+      dtype = t.dtype === 'float32' ? (options.floatDtype ?? 'F32') : 'I32';
+      shape = t.shape;
+      values = t.dataSync() as Float32Array | Int32Array;
+    } else {
+      ({ dtype, shape, data: values } = t);
+      if (!(dtype in BYTES)) throw new CheckpointError(`tensor "${name}": unknown dtype ${dtype}`);
+    }
+    const bytes = encode(values, dtype);
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes.byteLength] };
+    offset += bytes.byteLength;
+    chunks.push(bytes);
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.byteLength + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.byteLength), true);
+  out.set(headerBytes, 8);
+  let p = 8 + headerBytes.byteLength;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.byteLength;
+  }
+  return out;
+}
+
+function encode(values: ArrayLike<number>, dtype: SafetensorsDtype): Uint8Array {
+  const n = values.length;
+  switch (dtype) {
+    case 'F32':
+      return new Uint8Array(Float32Array.from(values).buffer);
+    case 'F64':
+      return new Uint8Array(Float64Array.from(values).buffer);
+    case 'I32':
+      return new Uint8Array(Int32Array.from(values).buffer);
+    case 'I64': {
+      const out = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) out[i] = BigInt(Math.trunc(values[i]));
+      return new Uint8Array(out.buffer);
+    }
+    case 'F16': {
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) out[i] = floatToHalf(values[i]);
+      return new Uint8Array(out.buffer);
+    }
+    case 'BF16': {
+      const src = Float32Array.from(values);
+      const bits = new Uint32Array(src.buffer);
+      const out = new Uint16Array(n);
+      for (let i = 0; i < n; i++) {
+        const x = bits[i];
+        // Round to nearest even; NaN stays NaN.
+        out[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+      }
+      return new Uint8Array(out.buffer);
+    }
+  }
+}
+
+/**
+ * Writes bytes atomically: a temporary file in the same directory, fsync, then rename. A crash
+ * leaves either the old file or the new one, never half of one.
+ *
+ * @example
+ * ```ts
+ * import { writeFileAtomic } from '@r1-ts/tensor-kernels';
+ * import { tmpdir } from 'node:os';
+ * writeFileAtomic(`${tmpdir()}/hello.txt`, new TextEncoder().encode('hello'));
+ * ```
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  closeSync(fd);
+  renameSync(tmp, path);
+}
+
+/**
+ * Writes tensors to a safetensors file atomically (see {@link serializeSafetensors}, {@link writeFileAtomic}).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { writeSafetensors, readSafetensors } from '@r1-ts/tensor-kernels';
+ * import { tmpdir } from 'node:os';
+ * const path = `${tmpdir()}/w.safetensors`;
+ * writeSafetensors(path, { w: tf.tensor([1, 2, 3]) });
+ * console.log(readSafetensors(path).tensors.get('w')?.shape); // [3]
+ * ```
+ */
+export function writeSafetensors(
+  path: string,
+  tensors: Record<string, TensorToWrite>,
+  metadata: Record<string, string> = {},
+  options: SerializeOptions = {},
+): void {
+  writeFileAtomic(path, serializeSafetensors(tensors, metadata, options));
+}
+
+/**
+ * Converts a stored tensor to a tfjs tensor (float32 or int32).
+ *
+ * @example
+ * ```ts
+ * import { toTensor } from '@r1-ts/tensor-kernels';
+ * const t = toTensor({ dtype: 'I32', shape: [2], data: new Int32Array([4, 5]) });
+ * console.log(t.dtype); // 'int32'
+ * ```
+ */
+export function toTensor(stored: StoredTensor): tf.Tensor {
+  return tf.tensor(stored.data, stored.shape, stored.data instanceof Int32Array ? 'int32' : 'float32');
+}
