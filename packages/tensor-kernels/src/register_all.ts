@@ -1,2 +1,2 @@
 // Registers r1-ts's kernels and gradients with TensorFlow.js (side effect of importing the package).
-export {};
+import './backend/missing_kernels';

@@ -19,8 +19,8 @@ export async function checkFixture(path: string): Promise<GoldenResult> {
     const fx = loadFixture(path);
     caseName = fx.case;
     const load = goldenCases[fx.case];
-    if (!load) return { status: 'TODO', case: fx.case, file: path };
-    const runner = await load();
+    const runner = load ? (await load()).run : null;
+    if (!runner) return { status: 'TODO', case: fx.case, file: path };
     const comparison = compareFixture(fx, await runner(fx));
     return { status: comparison.pass ? 'PASS' : 'FAIL', case: fx.case, file: path, comparison };
   } catch (e) {

@@ -7,6 +7,8 @@ import { loadFixture } from './fixture';
 import { goldenCases } from './cases/index';
 
 const dir = resolve(__dirname, '../../../../test/fixtures/golden');
+const implemented = new Set<string>();
+for (const [name, load] of Object.entries(goldenCases)) if ((await load()).run) implemented.add(name);
 const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f));
 
 describe.each(['wasm', 'cpu'] as const)('golden fixtures on %s', (backend) => {
@@ -18,7 +20,7 @@ describe.each(['wasm', 'cpu'] as const)('golden fixtures on %s', (backend) => {
   });
   for (const file of files) {
     const name = loadFixture(file).case;
-    if (!goldenCases[name]) {
+    if (!implemented.has(name)) {
       it.todo(`${name}: case not implemented yet`);
       continue;
     }

@@ -10,7 +10,7 @@ import type { CaseOutputs, Fixture } from '../fixture';
  * Golden case `kernels` (golden/README.md §5 kernels): every fused op's output and its gradients
  * of Σ y ⊙ dy.
  */
-export function runKernelsCase(fx: Fixture): CaseOutputs {
+export function run(fx: Fixture): CaseOutputs {
   const out: CaseOutputs = new Map();
   const cfg = fx.config as RopeConfig & { rms_norm_eps: number };
   const t = (name: string) => fx.tensor(name);

@@ -1,0 +1,2 @@
+// Public API of @r1-ts/distill.
+export {};
