@@ -5,6 +5,8 @@ export { R1Error, ConfigError, CheckpointError } from './errors';
 export { initBackend, currentBackend, disposeBackend } from './backend/init';
 export type { BackendName, InitBackendOptions, BackendInfo } from './backend/init';
 export { Rng } from './rng';
+export { Module } from './module';
+export type { Init, LoadableTensor } from './module';
 export type { RngState } from './rng';
 export {
   parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, writeFileAtomic, toTensor,
