@@ -49,7 +49,10 @@ export abstract class Module {
       values = new Float32Array(size).fill(init.constant);
     }
     // No tfjs name: tfjs names must be unique per process and a policy and its reference share HF names.
-    const v = tf.variable(tf.tensor(values, shape), trainable);
+    const initial = tf.tensor(values, shape);
+    const v = tf.variable(initial, trainable);
+    initial.dispose(); // the variable holds its own reference to the data
+
     this.params.set(name, v);
     return v;
   }
