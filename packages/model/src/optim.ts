@@ -1,0 +1,258 @@
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '@r1-ts/tensor-kernels';
+import type { StoredTensor } from '@r1-ts/tensor-kernels';
+
+/** Gradients by parameter name. */
+export type NamedGrads = Map<string, tf.Tensor>;
+
+/**
+ * Loss and gradients of `lossFn` with respect to the named trainable parameters. Parameters that do
+ * not influence the loss get no entry.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { valueAndNamedGrads } from '@r1-ts/model';
+ * const w = tf.variable(tf.scalar(3));
+ * const { loss, grads } = valueAndNamedGrads(() => tf.square(w) as tf.Scalar, new Map([['w', w]]));
+ * console.log(loss, grads.get('w')!.dataSync()[0]); // 9 6
+ * ```
+ */
+export function valueAndNamedGrads(
+  lossFn: () => tf.Scalar,
+  params: Map<string, tf.Variable>,
+): { loss: number; grads: NamedGrads } {
+  const trainable = [...params].filter(([, v]) => v.trainable);
+  const byVar = new Map(trainable.map(([name, v]) => [v.name, name]));
+  const { value, grads } = tf.variableGrads(lossFn, trainable.map(([, v]) => v));
+  const loss = value.dataSync()[0];
+  value.dispose();
+  const named: NamedGrads = new Map();
+  for (const [varName, g] of Object.entries(grads)) named.set(byVar.get(varName)!, g);
+  return { loss, grads: named };
+}
+
+/**
+ * Global L2 norm of the gradients; when it exceeds `maxNorm`, the gradients are scaled in place
+ * (replaced in the map) so that it equals `maxNorm`. Returns the norm before clipping.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { clipGradNorm } from '@r1-ts/model';
+ * const grads = new Map([['w', tf.tensor1d([3, 4])]]);
+ * console.log(clipGradNorm(grads, 1)); // 5, and grads.get('w') is now [0.6, 0.8]
+ * ```
+ */
+export function clipGradNorm(grads: NamedGrads, maxNorm: number): number {
+  const norm = Math.sqrt(
+    tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0],
+  );
+  if (Number.isFinite(norm) && norm > maxNorm) {
+    const scale = maxNorm / (norm + 1e-6);
+    for (const [name, g] of grads) {
+      grads.set(name, tf.mul(g, scale));
+      g.dispose();
+    }
+  }
+  return norm;
+}
+
+/** Learning rate as a function of the optimizer step (0-based). */
+export type LrSchedule = (step: number) => number;
+
+/**
+ * Linear warm-up to `peak`, then cosine decay to `peak·minRatio` at `total` steps (or constant).
+ *
+ * @example
+ * ```ts
+ * import { lrSchedule } from '@r1-ts/model';
+ * const lr = lrSchedule({ peak: 1e-3, warmup: 10, total: 100, decay: 'cosine' });
+ * console.log(lr(0), lr(10), lr(100)); // 1e-4 0.001 1e-4
+ * ```
+ */
+export function lrSchedule(options: { peak: number; warmup?: number; total?: number; decay?: 'cosine' | 'constant'; minRatio?: number }): LrSchedule {
+  const { peak, warmup = 0, total = 0, decay = 'constant', minRatio = 0.1 } = options;
+  if (!(peak > 0)) throw new ConfigError(`lr peak must be > 0, got ${peak}`, ['lr']);
+  if (decay === 'cosine' && !(total > warmup)) {
+    throw new ConfigError(`cosine schedule needs total (${total}) > warmup (${warmup})`, ['total']);
+  }
+  return (step) => {
+    if (step < warmup) return (peak * (step + 1)) / warmup;
+    if (decay === 'constant') return peak;
+    const t = Math.min(1, (step - warmup) / (total - warmup));
+    return peak * (minRatio + (1 - minRatio) * 0.5 * (1 + Math.cos(Math.PI * t)));
+  };
+}
+
+/** Options of {@link AdamW}. */
+export interface AdamWOptions {
+  /** Learning rate or schedule. */
+  lr: number | LrSchedule;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Decoupled weight decay (Loshchilov & Hutter); default 0.1 as DeepSeek-V3. */
+  weightDecay?: number;
+  /** Parameters exempt from weight decay (default: norms, biases, 1-D tensors). */
+  noDecay?: (name: string, shape: number[]) => boolean;
+}
+
+/**
+ * AdamW with decoupled weight decay over named parameters. Its state (moments, step) is plain
+ * named tensors so it can be saved next to a checkpoint and restored exactly.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { AdamW } from '@r1-ts/model';
+ * const w = tf.variable(tf.tensor1d([1, 2]));
+ * const opt = new AdamW(new Map([['w', w]]), { lr: 0.1, weightDecay: 0 });
+ * opt.step(new Map([['w', tf.tensor1d([1, -1])]]));
+ * console.log(w.dataSync()); // ≈ [0.9, 2.1]
+ * ```
+ */
+export class AdamW {
+  /** Optimizer steps taken. */
+  stepCount = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+  private readonly opts: Required<Omit<AdamWOptions, 'lr'>> & { lr: LrSchedule };
+
+  constructor(
+    private readonly params: Map<string, tf.Variable>,
+    options: AdamWOptions,
+  ) {
+    const lr = options.lr;
+    if (typeof lr === 'number' && !(lr > 0)) throw new ConfigError(`lr must be > 0, got ${lr}`, ['lr']);
+    this.opts = {
+      lr: typeof lr === 'number' ? () => lr : lr,
+      beta1: options.beta1 ?? 0.9,
+      beta2: options.beta2 ?? 0.95,
+      eps: options.eps ?? 1e-8,
+      weightDecay: options.weightDecay ?? 0.1,
+      noDecay: options.noDecay ?? ((name, shape) => shape.length < 2 || /norm|bias/.test(name)),
+    };
+  }
+
+  /** The learning rate the next step will use. */
+  currentLr(): number {
+    return this.opts.lr(this.stepCount);
+  }
+
+  /** Applies one update from the gradients (consumed: they are disposed). */
+  step(grads: NamedGrads): void {
+    const { beta1: b1, beta2: b2, eps, weightDecay } = this.opts;
+    const lr = this.currentLr();
+    const t = ++this.stepCount;
+    const c1 = 1 - b1 ** t;
+    const c2 = 1 - b2 ** t;
+    for (const [name, g] of grads) {
+      const p = this.params.get(name);
+      if (!p) throw new Error(`gradient for unknown parameter "${name}"`);
+      if (!this.m.has(name)) {
+        this.m.set(name, stateVariable(new Float32Array(p.size), p.shape));
+        this.v.set(name, stateVariable(new Float32Array(p.size), p.shape));
+      }
+      const m = this.m.get(name)!;
+      const v = this.v.get(name)!;
+      const decay = this.opts.noDecay(name, p.shape) ? 0 : weightDecay;
+      tf.tidy(() => {
+        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
+        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
+        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
+        const decayed = decay ? tf.mul(p, 1 - lr * decay) : p;
+        p.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+      g.dispose();
+    }
+  }
+
+  /** Moments by `<param>.exp_avg` / `<param>.exp_avg_sq` plus the step, for a safetensors file. */
+  stateTensors(): { tensors: Record<string, tf.Tensor>; step: number } {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [name, m] of this.m) {
+      tensors[`${name}.exp_avg`] = m;
+      tensors[`${name}.exp_avg_sq`] = this.v.get(name)!;
+    }
+    return { tensors, step: this.stepCount };
+  }
+
+  /** Restores {@link AdamW.stateTensors} output. */
+  loadState(tensors: Map<string, StoredTensor>, step: number): void {
+    this.disposeState();
+    for (const [name, p] of this.params) {
+      const m = tensors.get(`${name}.exp_avg`);
+      const v = tensors.get(`${name}.exp_avg_sq`);
+      if (!m || !v) continue;
+      this.m.set(name, stateVariable(m.data, p.shape));
+      this.v.set(name, stateVariable(v.data, p.shape));
+    }
+    this.stepCount = step;
+  }
+
+  /** Frees the moments. */
+  disposeState(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}
+
+/** A non-trainable variable holding optimizer state (the initial tensor is released). */
+function stateVariable(values: Float32Array | Int32Array, shape: number[]): tf.Variable {
+  const init = tf.tensor(Float32Array.from(values), shape, 'float32');
+  const v = tf.variable(init, false);
+  init.dispose();
+  return v;
+}
+
+/**
+ * Sums gradients over micro-batches; `take()` returns their mean and resets.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { GradAccumulator } from '@r1-ts/model';
+ * const acc = new GradAccumulator();
+ * acc.add(new Map([['w', tf.scalar(1)]]));
+ * acc.add(new Map([['w', tf.scalar(3)]]));
+ * console.log(acc.take().get('w')!.dataSync()[0]); // 2
+ * ```
+ */
+export class GradAccumulator {
+  private sum: NamedGrads = new Map();
+  private count = 0;
+
+  /** Adds (and disposes) one micro-batch's gradients. */
+  add(grads: NamedGrads): void {
+    for (const [name, g] of grads) {
+      const prev = this.sum.get(name);
+      if (prev) {
+        this.sum.set(name, tf.add(prev, g));
+        prev.dispose();
+        g.dispose();
+      } else {
+        this.sum.set(name, g);
+      }
+    }
+    this.count++;
+  }
+
+  /** Number of micro-batches added since the last take. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Mean gradients; the accumulator is empty afterwards. */
+  take(): NamedGrads {
+    const out: NamedGrads = new Map();
+    for (const [name, g] of this.sum) {
+      out.set(name, this.count === 1 ? g : tf.div(g, this.count));
+      if (this.count !== 1) g.dispose();
+    }
+    this.sum = new Map();
+    this.count = 0;
+    return out;
+  }
+}
