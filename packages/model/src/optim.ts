@@ -45,9 +45,9 @@ export function valueAndNamedGrads(
  * ```
  */
 export function clipGradNorm(grads: NamedGrads, maxNorm: number): number {
-  const norm = Math.sqrt(
-    tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))).dataSync()[0],
-  );
+  const total = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  const norm = Math.sqrt(total.dataSync()[0]);
+  total.dispose();
   if (Number.isFinite(norm) && norm > maxNorm) {
     const scale = maxNorm / (norm + 1e-6);
     for (const [name, g] of grads) {

@@ -1,0 +1,275 @@
+import * as tf from '@tensorflow/tfjs';
+import { Module, Rng, maskedCrossEntropy, rmsNorm } from '@r1-ts/tensor-kernels';
+import { Mla, MlaCache } from '@r1-ts/attention-mla';
+import type { PositionOptions } from '@r1-ts/attention-mla';
+import { SparseMla } from '@r1-ts/attention-dsa';
+import { DenseMlp, MoE, sequenceBalanceLoss } from '@r1-ts/moe';
+import type { MoeOutput } from '@r1-ts/moe';
+import { parseConfig, usesDsa } from './config';
+import type { DeepSeekConfig, DeepSeekConfigInput } from './config';
+
+/** Where the tokens of a call sit and which keys are padding. */
+export interface SequenceOptions extends PositionOptions {
+  /** [B, S] 1 for real tokens, 0 for (left) padding. */
+  keyMask?: tf.Tensor;
+}
+
+/** Routing of one MoE layer during a forward pass. */
+export interface LayerRouting {
+  /** Layer index (num_hidden_layers for the MTP module). */
+  layer: number;
+  /** Expert loads c_i of this pass (V3 §2.1.2). */
+  expertLoad: Int32Array;
+  /** Selected experts [B, S, K] (int32; disposed with the pass's tidy). */
+  topkIdx: tf.Tensor3D;
+  /** Unbiased scores [B, S, E] (differentiable), input of the sequence balance loss. */
+  scores: tf.Tensor3D;
+}
+
+/** What {@link DeepSeekModel.forward} returns. */
+export interface ForwardResult {
+  /** [B, S, V] */
+  logits: tf.Tensor3D;
+  /** Last hidden state before the final norm [B, S, D] (the MTP module's input). */
+  hidden: tf.Tensor3D;
+  /** One entry per MoE layer. */
+  routing: LayerRouting[];
+}
+
+/** Per-layer decode caches of a generation. */
+export interface ModelCache {
+  layers: MlaCache[];
+  dispose(): void;
+}
+
+/**
+ * One decoder layer (V3 §2.1): h ← h + Attn(RMSNorm(h)); h ← h + FFN(RMSNorm(h)), where Attn is MLA
+ * (or DSA when the config has `index_topk`) and FFN is a dense SwiGLU for the first
+ * `first_k_dense_replace` layers and DeepSeekMoE after.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { Rng } from '@r1-ts/tensor-kernels';
+ * import { Block, parseConfig, presets } from '@r1-ts/model';
+ * const block = new Block(parseConfig(presets.tiny), 1, new Rng(0));
+ * const { h } = block.forward(tf.randomNormal([1, 4, 64]));
+ * console.log(h.shape); // [1, 4, 64]
+ * ```
+ */
+export class Block extends Module {
+  readonly inputLayernorm: tf.Variable;
+  readonly postAttentionLayernorm: tf.Variable;
+  readonly selfAttn: Mla;
+  readonly mlp: DenseMlp | MoE;
+
+  constructor(readonly config: DeepSeekConfig, readonly layerIndex: number, rng: Rng, dense = layerIndex < config.first_k_dense_replace) {
+    super(rng);
+    const D = config.hidden_size;
+    const std = 0.02;
+    this.inputLayernorm = this.param('input_layernorm.weight', [D], { constant: 1 });
+    this.selfAttn = this.child('self_attn', usesDsa(config) ? new SparseMla(config as never, rng, std) : new Mla(config, rng, std));
+    this.postAttentionLayernorm = this.param('post_attention_layernorm.weight', [D], { constant: 1 });
+    this.mlp = this.child('mlp', dense ? new DenseMlp({ hidden_size: D, intermediate_size: config.intermediate_size }, rng) : new MoE(config, rng));
+  }
+
+  /** h [B, S, D] → h; with a cache, attention appends to it (prefill when empty, decode after). */
+  forward(h: tf.Tensor, opts: SequenceOptions = {}, cache?: MlaCache): { h: tf.Tensor3D; moe: MoeOutput | null } {
+    const eps = this.config.rms_norm_eps;
+    const x = rmsNorm(h, this.inputLayernorm, eps); // [B, S, D]
+    let a: tf.Tensor3D;
+    if (!cache) a = this.selfAttn.forward(x, opts);
+    else if (cache.length === 0) a = this.selfAttn.prefill(x, { ...opts, cache }).y;
+    else a = this.selfAttn.decode(x, cache, opts);
+    const h1 = tf.add(h, a); // [B, S, D]
+    const m = rmsNorm(h1, this.postAttentionLayernorm, eps);
+    if (this.mlp instanceof MoE) {
+      const out = this.mlp.forwardWithRouting(m as tf.Tensor3D);
+      return { h: tf.add(h1, out.y) as tf.Tensor3D, moe: out };
+    }
+    return { h: tf.add(h1, this.mlp.forward(m)) as tf.Tensor3D, moe: null };
+  }
+}
+
+/**
+ * The multi-token-prediction module (V3 §2.2): from the main model's hidden state at t and the
+ * embedding of token t+1, predicts token t+2 through eh_proj, one decoder layer (with an MoE FFN)
+ * and the shared head. Parameter names follow the checkpoint: `model.layers.{N}.enorm` etc.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from '@r1-ts/tensor-kernels';
+ * import { MtpModule, parseConfig, presets } from '@r1-ts/model';
+ * const mtp = new MtpModule(parseConfig(presets.tiny), new Rng(0));
+ * console.log(mtp.namedParameters().has('eh_proj.weight')); // true
+ * ```
+ */
+export class MtpModule extends Block {
+  readonly enorm: tf.Variable;
+  readonly hnorm: tf.Variable;
+  readonly ehProj: tf.Variable;
+  readonly sharedHeadNorm: tf.Variable;
+  readonly sharedHead: tf.Variable;
+
+  constructor(config: DeepSeekConfig, rng: Rng) {
+    super(config, config.num_hidden_layers, rng, false);
+    const D = config.hidden_size;
+    this.enorm = this.param('enorm.weight', [D], { constant: 1 });
+    this.hnorm = this.param('hnorm.weight', [D], { constant: 1 });
+    this.ehProj = this.param('eh_proj.weight', [D, 2 * D], { normal: 0.02 });
+    this.sharedHeadNorm = this.param('shared_head.norm.weight', [D], { constant: 1 });
+    this.sharedHead = this.param('shared_head.head.weight', [config.vocab_size, D], { normal: 0.02 });
+  }
+
+  /**
+   * Logits [B, S−2, V] predicting tokens[t+2] from hidden[t] (before the final norm) and
+   * embed(tokens[t+1]), t = 0 … S−3.
+   */
+  predict(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D): { logits: tf.Tensor3D; moe: MoeOutput | null } {
+    const eps = this.config.rms_norm_eps;
+    const [B, S, D] = hidden.shape;
+    const e = rmsNorm(tf.slice(nextEmbeds, [0, 1, 0], [B, S - 2, D]), this.enorm, eps); // [B, S−2, D] embed(t+1)
+    const h = rmsNorm(tf.slice(hidden, [0, 0, 0], [B, S - 2, D]), this.hnorm, eps); // [B, S−2, D]
+    const u = tf.concat([e, h], -1); // [B, S−2, 2D], embedding first (V3 eq. 21)
+    const h0 = tf.reshape(tf.matMul(tf.reshape(u, [-1, 2 * D]), this.ehProj, false, true), [B, S - 2, D]);
+    const { h: hb, moe } = this.forward(h0);
+    const n = rmsNorm(hb, this.sharedHeadNorm, eps);
+    const logits = tf.reshape(tf.matMul(tf.reshape(n, [-1, D]), this.sharedHead, false, true), [B, S - 2, -1]);
+    return { logits: logits as tf.Tensor3D, moe };
+  }
+}
+
+/** Options of {@link DeepSeekModel.loss}. */
+export interface LossOptions extends SequenceOptions {
+  /**
+   * [B, S] float: mask[b, t] = 1 when predicting tokens[b, t+1] counts (SFT: completion tokens only).
+   * Default: every position but the last.
+   */
+  lossMask?: tf.Tensor;
+  /** MTP loss weight λ (V3 §2.2.2: 0.3, later 0.1). Default 0.3; ignored without an MTP module. */
+  mtpLambda?: number;
+  /** Sequence-wise balance loss weight α (V3 eq. 17). Default `config.aux_loss_alpha`. */
+  balanceAlpha?: number;
+}
+
+/** The loss and its parts (plain numbers are read after the pass; `total` is differentiable). */
+export interface LossResult {
+  total: tf.Scalar;
+  ce: tf.Scalar;
+  mtp: tf.Scalar | null;
+  balance: tf.Scalar | null;
+  routing: LayerRouting[];
+}
+
+/**
+ * The DeepSeek-V3 decoder (optionally with V3.2's sparse attention): embed → blocks → RMSNorm →
+ * untied head, plus the MTP module when `num_nextn_predict_layers` is 1. Parameter names are the
+ * Hugging Face checkpoint names (`model.layers.1.self_attn.kv_b_proj.weight`, `lm_head.weight`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * const { logits } = model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'));
+ * console.log(logits.shape); // [1, 3, 64]
+ * ```
+ */
+export class DeepSeekModel extends Module {
+  readonly config: DeepSeekConfig;
+  readonly embedTokens: tf.Variable;
+  readonly layers: Block[];
+  readonly norm: tf.Variable;
+  readonly lmHead: tf.Variable;
+  readonly mtp: MtpModule | null;
+
+  constructor(config: DeepSeekConfigInput, options: { seed?: number; rng?: Rng } = {}) {
+    super(options.rng ?? new Rng(options.seed ?? 0));
+    const c = (this.config = parseConfig(config));
+    const D = c.hidden_size;
+    this.embedTokens = this.param('model.embed_tokens.weight', [c.vocab_size, D], { normal: 0.02 });
+    this.layers = Array.from({ length: c.num_hidden_layers }, (_, i) => this.child(`model.layers.${i}`, new Block(c, i, this.rng)));
+    this.mtp = c.num_nextn_predict_layers ? this.child(`model.layers.${c.num_hidden_layers}`, new MtpModule(c, this.rng)) : null;
+    this.norm = this.param('model.norm.weight', [D], { constant: 1 });
+    this.lmHead = this.param('lm_head.weight', [c.vocab_size, D], { normal: 0.02 });
+  }
+
+  /** tokens [B, S] int32 → embeddings [B, S, D] (no scaling). */
+  embed(tokens: tf.Tensor): tf.Tensor3D {
+    return tf.gather(this.embedTokens, tokens) as tf.Tensor3D;
+  }
+
+  /** Logits [B, S, V] from hidden states (final norm + head). */
+  head(hidden: tf.Tensor): tf.Tensor3D {
+    const [B, S, D] = hidden.shape as number[];
+    const n = rmsNorm(hidden, this.norm, this.config.rms_norm_eps);
+    return tf.reshape(tf.matMul(tf.reshape(n, [B * S, D]) as tf.Tensor2D, this.lmHead, false, true), [B, S, -1]) as tf.Tensor3D;
+  }
+
+  /**
+   * The main model over tokens [B, S]. With a cache, attention runs incrementally: the first call
+   * fills it (prefill) and later calls decode the new tokens.
+   */
+  forward(tokens: tf.Tensor, opts: SequenceOptions = {}, cache?: ModelCache): ForwardResult {
+    let h = this.embed(tokens); // [B, S, D]
+    const routing: LayerRouting[] = [];
+    this.layers.forEach((block, i) => {
+      const out = block.forward(h, opts, cache?.layers[i]);
+      h = out.h;
+      if (out.moe) routing.push({ layer: i, expertLoad: out.moe.expertLoad, topkIdx: out.moe.topkIdx, scores: out.moe.scores });
+    });
+    return { logits: this.head(h), hidden: h, routing };
+  }
+
+  /** An empty cache for {@link DeepSeekModel.forward} (one latent cache per layer). */
+  newCache(): ModelCache {
+    const layers = this.layers.map(() => new MlaCache());
+    return { layers, dispose: () => layers.forEach((c) => c.dispose()) };
+  }
+
+  /**
+   * Training loss on tokens [B, S]: next-token cross-entropy over `lossMask`, + λ·MTP loss (token
+   * t+2 from position t, masked likewise), + α·sequence balance loss of every MoE layer.
+   * Call inside `tf.tidy`/`tf.variableGrads`.
+   */
+  loss(tokens: tf.Tensor, opts: LossOptions = {}): LossResult {
+    const [B, S] = tokens.shape as number[];
+    const { logits, hidden, routing } = this.forward(tokens, opts);
+    const V = this.config.vocab_size;
+    const mask = opts.lossMask ? tf.slice(opts.lossMask, [0, 0], [B, S - 1]) : tf.ones([B, S - 1]); // [B, S−1]
+    const targets = tf.slice(tokens, [0, 1], [B, S - 1]); // [B, S−1]
+    const ce = maskedCrossEntropy(tf.slice(logits, [0, 0, 0], [B, S - 1, V]), targets, mask);
+    let total: tf.Scalar = ce;
+    let mtp: tf.Scalar | null = null;
+    if (this.mtp && S >= 3) {
+      const out = this.mtp.predict(hidden, this.embed(tokens));
+      if (out.moe) routing.push({ layer: this.config.num_hidden_layers, expertLoad: out.moe.expertLoad, topkIdx: out.moe.topkIdx, scores: out.moe.scores });
+      // Position t of the MTP logits predicts token t+2; it counts when the main mask at t+1 does.
+      const mtpMask = opts.lossMask ? tf.slice(opts.lossMask, [0, 1], [B, S - 2]) : tf.ones([B, S - 2]);
+      mtp = maskedCrossEntropy(out.logits, tf.slice(tokens, [0, 2], [B, S - 2]), mtpMask);
+      total = tf.add(total, tf.mul(mtp, opts.mtpLambda ?? 0.3));
+    }
+    const alpha = opts.balanceAlpha ?? this.config.aux_loss_alpha;
+    let balance: tf.Scalar | null = null;
+    if (alpha > 0 && routing.length) {
+      balance = tf.addN(routing.map((r) => sequenceBalanceLoss(r.scores, r.topkIdx, alpha))) as tf.Scalar;
+      total = tf.add(total, balance);
+    }
+    return { total, ce, mtp, balance, routing };
+  }
+
+  /** Aux-loss-free balancing after an optimizer step: every MoE layer's bias from its loads. */
+  updateMoeBiases(routing: { layer: number; expertLoad: ArrayLike<number> }[], gamma?: number): void {
+    const blocks = [...this.layers, ...(this.mtp ? [this.mtp] : [])];
+    const sums = new Map<number, Float64Array>();
+    for (const r of routing) {
+      const acc = sums.get(r.layer) ?? new Float64Array(r.expertLoad.length);
+      for (let e = 0; e < acc.length; e++) acc[e] += r.expertLoad[e];
+      sums.set(r.layer, acc);
+    }
+    for (const [layer, loads] of sums) {
+      const mlp = blocks[layer].mlp;
+      if (mlp instanceof MoE && mlp.gate.eScoreCorrectionBias) mlp.updateBias(loads, gamma);
+    }
+  }
+}
