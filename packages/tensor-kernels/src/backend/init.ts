@@ -1,71 +1,83 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+// Backend selection: tfjs-node-gpu → tfjs-node → wasm (SIMD, threads) → cpu.
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
-
-const requireFromHere = createRequire(import.meta.url);
-
-/**
- * Whether a tfjs-node package is installed with its native binding. Checked before importing: a
- * package installed with its install script denied has no binding, and importing it would register
- * half its kernels before throwing.
- */
-function nativeBindingPresent(pkg: string): { ok: boolean; why: string } {
-  let dir: string;
-  try {
-    dir = dirname(requireFromHere.resolve(`${pkg}/package.json`));
-  } catch {
-    return { ok: false, why: 'not installed' };
-  }
-  const lib = join(dir, 'lib');
-  const found = existsSync(lib) && readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')));
-  return found ? { ok: true, why: '' } : { ok: false, why: 'installed without its native binding (install script denied)' };
-}
+import { nativeBindingPresent } from './native';
+import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_threads';
 
 /** Backends r1-ts can run on. `tensorflow` = tfjs-node(-gpu) (libtensorflow). */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {
-  /** Which backend; `auto` tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order. Default `auto`. */
+  /**
+   * Which backend; `auto` tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order and keeps an
+   * earlier choice; an explicit name switches to that backend. Default `auto`.
+   */
   backend?: BackendName;
-  /** wasm threads (default: the number of logical cores). */
+  /** wasm threads (default: the number of logical cores; at most 8, the size of tfjs's worker pool). */
   threads?: number;
-  /** Print the choice and the reason once (default true). */
+  /** Do not print the choice and the reason (default false: printed once per new choice). */
   quiet?: boolean;
 }
 
 /** What {@link initBackend} chose and why. */
 export interface BackendInfo {
   /** The tfjs backend name now active (`tensorflow`, `wasm` or `cpu`). */
-  name: string;
-  /** Human-readable reason, e.g. `tfjs-node not installed; wasm with SIMD and 2 threads`. */
+  name: 'tensorflow' | 'wasm' | 'cpu';
+  /** Human-readable reason, e.g. `@tensorflow/tfjs-node not installed; wasm with SIMD and 2 threads`. */
   reason: string;
-  /** wasm threads in use (1 for other backends). */
+  /** Threads actually used by the wasm backend's XNNPACK pool (1 for the other backends). */
   threads: number;
 }
 
+const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const WASM_PRIORITY = 2; // tfjs-backend-wasm's own registration priority
+
 let current: BackendInfo | null = null;
+/** The live wasm backend instance and the thread count it was built with. */
+let wasmBuilt: { instance: tf.KernelBackend; threads: number; used: number; desc: string } | null = null;
+const printed = new Set<string>();
 
 /**
- * Selects and initialises the compute backend. Safe to call more than once; the backend is chosen
- * once per process. Prints the choice and why.
+ * Selects and initialises the compute backend and prints the choice and why (once per new
+ * choice, unless `quiet`). `auto` keeps the backend already chosen; an explicit `backend` switches
+ * to it (tensors already created stay readable: tfjs moves them on first use). Asking wasm for a
+ * different thread count rebuilds the wasm backend, which invalidates tensors living on it.
  *
  * @example
  * ```ts
  * import { initBackend, disposeBackend } from '@r1-ts/tensor-kernels';
- * const info = await initBackend({ backend: 'cpu', quiet: true });
- * console.log(info.name); // 'cpu'
- * await disposeBackend();
+ * const info = await initBackend({ backend: 'wasm', threads: 2, quiet: true });
+ * console.log(info.name, info.threads); // 'wasm' 2
+ * await disposeBackend(); // stops the wasm worker threads so the process can exit
  * ```
  */
-export async function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+export function initBackend(options: InitBackendOptions = {}): Promise<BackendInfo> {
+  // Serialised: two concurrent calls must not build two wasm thread pools.
+  const run = pending.then(() => select(options));
+  pending = run.catch(() => undefined);
+  return run;
+}
+
+let pending: Promise<unknown> = Promise.resolve();
+
+async function select(options: InitBackendOptions): Promise<BackendInfo> {
   const want = options.backend ?? 'auto';
-  if (!['auto', 'tensorflow', 'wasm', 'cpu'].includes(want)) {
-    throw new ConfigError(`backend must be one of auto, tensorflow, wasm, cpu, got ${JSON.stringify(want)}`, ['backend']);
+  if (!BACKENDS.includes(want)) {
+    throw new ConfigError(`backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(want)}`, ['backend']);
   }
-  if (current && (want === 'auto' || current.name === want)) return current;
+  const threads = options.threads;
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
+    throw new ConfigError(`threads must be a positive integer, got ${JSON.stringify(threads)}`, ['threads']);
+  }
+  if (current && tf.getBackend() === current.name) {
+    if (want === 'auto' && threads === undefined) return current;
+    if ((want === 'auto' || want === current.name) && (current.name !== 'wasm' || threads === undefined || wasmBuilt?.threads === threads)) {
+      return current;
+    }
+  }
+
   const reasons: string[] = [];
   let info: BackendInfo | null = null;
   if (want === 'auto' || want === 'tensorflow') {
@@ -73,17 +85,26 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
     if (!info && want === 'tensorflow') throw new ConfigError(`backend "tensorflow" is unavailable: ${reasons.join('; ')}`, ['backend']);
   }
   if (!info && (want === 'auto' || want === 'wasm')) {
-    info = await tryWasm(options.threads, reasons);
+    info = await tryWasm(threads ?? logicalCores(), reasons);
     if (!info && want === 'wasm') throw new ConfigError(`backend "wasm" is unavailable: ${reasons.join('; ')}`, ['backend']);
   }
   if (!info) {
     await tf.setBackend('cpu');
-    await tf.ready();
-    info = { name: 'cpu', reason: [...reasons, 'using the pure-JS cpu backend'].join('; '), threads: 1 };
+    silenceCpuBanner();
+    info = { name: 'cpu', reason: [...reasons, 'pure-JS cpu backend'].join('; '), threads: 1 };
   }
+  if (want !== 'auto') info = { ...info, reason: `requested; ${info.reason}` };
   current = info;
-  if (!options.quiet) console.log(`[r1-ts] backend: ${info.name} (${info.reason})`);
+  const line = `[r1-ts] backend: ${info.name} (${info.reason})`;
+  if (!options.quiet && !printed.has(line)) {
+    printed.add(line);
+    console.log(line);
+  }
   return info;
+}
+
+function logicalCores(): number {
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
 async function tryTensorflow(reasons: string[]): Promise<BackendInfo | null> {
@@ -95,8 +116,7 @@ async function tryTensorflow(reasons: string[]): Promise<BackendInfo | null> {
     }
     try {
       await import(pkg);
-      await tf.setBackend('tensorflow');
-      await tf.ready();
+      if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
       return { name: 'tensorflow', reason: `${pkg} loaded`, threads: 1 };
     } catch (e) {
       reasons.push(`${pkg} unavailable (${firstLine(e)})`);
@@ -105,16 +125,54 @@ async function tryTensorflow(reasons: string[]): Promise<BackendInfo | null> {
   return null;
 }
 
-async function tryWasm(threads: number | undefined, reasons: string[]): Promise<BackendInfo | null> {
+async function tryWasm(requested: number, reasons: string[]): Promise<BackendInfo | null> {
+  let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
-    await import('@tensorflow/tfjs-backend-wasm');
-    await tf.setBackend('wasm');
-    await tf.ready();
-    return { name: 'wasm', reason: `${reasons.length ? 'native backends missing; ' : ''}wasm with SIMD, 1 thread`, threads: threads ?? 1 };
+    wasm = await import('@tensorflow/tfjs-backend-wasm');
   } catch (e) {
-    reasons.push(`wasm failed (${firstLine(e)})`);
+    reasons.push(`@tensorflow/tfjs-backend-wasm failed to load (${firstLine(e)})`);
     return null;
   }
+  if (wasmBuilt && tf.findBackend('wasm') === wasmBuilt.instance && wasmBuilt.threads === requested && (await tf.setBackend('wasm'))) {
+    return { name: 'wasm', reason: [...reasons, wasmBuilt.desc].join('; '), threads: wasmBuilt.used };
+  }
+  const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
+  // tfjs ships the threaded binary only as threaded-SIMD.
+  const attempts = requested > 1 && simd && typeof SharedArrayBuffer === 'function' ? [requested, 1] : [1];
+  for (const threads of attempts) {
+    try {
+      if (tf.findBackend('wasm')) rebuildable('wasm', WASM_PRIORITY);
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', threads > 1);
+      wasm.setThreadsCount(threads);
+      const ok = threads > 1 ? await withNodeWasmThreads(threads, () => tf.setBackend('wasm')) : await tf.setBackend('wasm');
+      if (!ok) throw new Error('tf.setBackend("wasm") returned false');
+      if (threads > 1) unrefWasmThreads(tf.backend());
+      const used = threads > 1 ? wasm.getThreadsCount() : 1;
+      const capped = requested > MAX_WASM_THREADS && used === MAX_WASM_THREADS ? ` (capped from ${requested})` : '';
+      const desc = `wasm with ${simd ? 'SIMD' : 'no SIMD'} and ${used} thread${used === 1 ? '' : 's'}${capped}`;
+      wasmBuilt = { instance: tf.backend(), threads: requested, used, desc };
+      return { name: 'wasm', reason: [...reasons, desc].join('; '), threads: used };
+    } catch (e) {
+      reasons.push(`wasm with ${threads} thread${threads === 1 ? '' : 's'} failed (${firstLine(e)})`);
+    }
+  }
+  return null;
+}
+
+/** Disposes the live instance of a backend but keeps its factory, so it can be initialised again. */
+function rebuildable(name: string, priority: number): void {
+  const factory = tf.findBackendFactory(name);
+  tf.removeBackend(name);
+  tf.registerBackend(name, factory, priority);
+}
+
+/**
+ * The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js..." on its first
+ * tensor; r1-ts already says which backend it chose and why, so mark that first use as done.
+ */
+function silenceCpuBanner(): void {
+  const cpu = tf.findBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | null;
+  if (cpu && 'firstUse' in cpu) cpu.firstUse = false;
 }
 
 function firstLine(e: unknown): string {
@@ -122,7 +180,7 @@ function firstLine(e: unknown): string {
 }
 
 /**
- * The backend chosen by {@link initBackend}, or null before it ran.
+ * The backend chosen by {@link initBackend}, or null before it ran (or after {@link disposeBackend}).
  *
  * @example
  * ```ts
@@ -135,17 +193,21 @@ export function currentBackend(): BackendInfo | null {
 }
 
 /**
- * Disposes the active backend (and its wasm worker threads) so the process can exit.
+ * Disposes every initialised backend, including the wasm worker threads that would otherwise
+ * keep Node running, and every tensor and variable. Backends stay registered: a later
+ * {@link initBackend} starts afresh.
  *
  * @example
  * ```ts
- * import { disposeBackend } from '@r1-ts/tensor-kernels';
- * await disposeBackend();
+ * import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
+ * await initBackend({ backend: 'wasm', quiet: true });
+ * await disposeBackend(); // the process now exits on its own
  * ```
  */
 export async function disposeBackend(): Promise<void> {
-  if (!current) return;
-  tf.engine().disposeVariables();
-  tf.removeBackend(current.name);
+  // engine.reset() disposes every backend instance (BackendWasm.dispose terminates its
+  // pthreads), all tensors and variables, and tfjs flags; backend factories stay registered.
+  tf.engine().reset();
   current = null;
+  wasmBuilt = null;
 }
