@@ -1,0 +1,45 @@
+// MoE layer vs a dense SwiGLU FFN with the same ACTIVATED parameters, forward + backward, on the
+// `small` preset sizes. Dense width = (K + n_shared)·moe_intermediate_size, so both do about the
+// same expert FLOPs per token; the gap is routing + dispatch overhead.
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, Rng } from '@r1-ts/tensor-kernels';
+import { DenseMlp, MoE } from '@r1-ts/moe';
+import type { MoeConfig } from '@r1-ts/moe';
+import { report, timeMs } from '../lib';
+
+const config: MoeConfig = {
+  hidden_size: 256, n_routed_experts: 16, num_experts_per_tok: 2, n_group: 8, topk_group: 4,
+  scoring_func: 'sigmoid', topk_method: 'noaux_tc', norm_topk_prob: true, routed_scaling_factor: 2.5,
+  moe_intermediate_size: 128, n_shared_experts: 1,
+};
+const B = 8;
+const S = 256;
+
+/** Median ms of one forward + backward (gradients of mean(y²) w.r.t. every trainable variable). */
+async function fwdBwd(forward: (x: tf.Tensor3D) => tf.Tensor, vars: tf.Variable[], x: tf.Tensor3D): Promise<number> {
+  return timeMs(async () => {
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.square(forward(x))) as tf.Scalar, vars);
+    await value.data();
+    tf.dispose([value, ...Object.values(grads)]);
+  }, 3, 1);
+}
+
+export async function run(): Promise<void> {
+  const info = await initBackend({ quiet: true });
+  const rng = new Rng(0);
+  const moe = new MoE(config, rng);
+  const denseWidth = (config.num_experts_per_tok + config.n_shared_experts) * config.moe_intermediate_size;
+  const dense = new DenseMlp({ hidden_size: config.hidden_size, intermediate_size: denseWidth }, rng);
+  const x = tf.tensor3d(rng.normalArray(B * S * config.hidden_size), [B, S, config.hidden_size]);
+  const tokens = B * S;
+
+  const moeMs = await fwdBwd((a) => moe.forward(a), moe.trainableVariables(), x);
+  const denseMs = await fwdBwd((a) => dense.forward(a), dense.trainableVariables(), x);
+  const common = { backend: info.name, tokens: String(tokens), shape: `E${config.n_routed_experts}xK${config.num_experts_per_tok}xD${config.hidden_size}` };
+  report('moe.fwd_bwd.moe', (tokens / moeMs) * 1000, 'tokens/s', { ...common, ms: moeMs });
+  report('moe.fwd_bwd.dense_same_activated', (tokens / denseMs) * 1000, 'tokens/s', { ...common, width: String(denseWidth), ms: denseMs });
+  report('moe.fwd_bwd.moe_over_dense_time', moeMs / denseMs, 'ratio', common);
+  tf.dispose(x);
+  moe.dispose();
+  dense.dispose();
+}
