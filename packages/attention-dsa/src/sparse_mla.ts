@@ -1,0 +1,187 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@r1-ts/tensor-kernels';
+import { Mla, ropeTables } from '@r1-ts/attention-mla';
+import type { MlaForwardOptions, MlaProjection, PositionOptions } from '@r1-ts/attention-mla';
+import { DsaCache } from './cache';
+import type { DsaConfig } from './config';
+import { validateDsaConfig } from './config';
+import { Indexer } from './indexer';
+import { indexerKl, stopGradient } from './kl';
+import { causalAllowed, selectTopK, selectionMask } from './select';
+
+/**
+ * Options of {@link SparseMla}'s passes: positions and key padding (the sparse key sets come from the
+ * indexer).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import type { DsaForwardOptions } from '@r1-ts/attention-dsa';
+ * const opts: DsaForwardOptions = { keyMask: tf.tensor2d([[0, 1, 1]]), positions: [[0, 0, 1]] };
+ * ```
+ */
+export interface DsaForwardOptions extends PositionOptions {
+  /** [B, S] 1 for real tokens, 0 for (left) padding. */
+  keyMask?: tf.Tensor;
+}
+
+/**
+ * Everything one sparse pass computes.
+ *
+ * @example
+ * ```ts
+ * import type { DsaForwardResult } from '@r1-ts/attention-dsa';
+ * const show = (r: DsaForwardResult) => console.log(r.y.shape, r.indices.shape);
+ * ```
+ */
+export interface DsaForwardResult {
+  /** [B, S, D] sparse attention output. */
+  y: tf.Tensor3D;
+  /** [B, S, S] index scores I, −inf where s > t or s is padding. */
+  indexScores: tf.Tensor3D;
+  /** [B, S, index_topk] int32 selected keys, ascending, −1 padded. */
+  indices: tf.Tensor3D;
+}
+
+/** Indexer loss of one training pass: the output and the indexer's KL (gradients: indexer only). */
+export interface DsaTrainResult {
+  /** [B, S, D] sparse attention output (gradients reach MLA parameters and x, not the indexer). */
+  y: tf.Tensor3D;
+  /** Scalar indexer KL; its gradients reach only the indexer parameters. */
+  indexerLoss: tf.Scalar;
+}
+
+/**
+ * DeepSeek Sparse Attention (V3.2-Exp; golden/README §4.6): an {@link Mla} whose queries attend only to the
+ * top-k keys a lightning {@link Indexer} selects (one set per query, shared by all heads). Parameters: the
+ * MLA names plus `indexer.wq_b.weight`, `indexer.wk.weight`, `indexer.k_norm.weight`,
+ * `indexer.k_norm.bias`, `indexer.weights_proj.weight`. The indexer gets no gradient from y; it learns
+ * from {@link SparseMla.indexerLossDense} (warm-up) or {@link SparseMla.forwardTrain} (sparse stage).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { SparseMla } from '@r1-ts/attention-dsa';
+ * const dsa = new SparseMla({ hidden_size: 16, num_attention_heads: 2, q_lora_rank: 8, kv_lora_rank: 8,
+ *   qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4, rope_theta: 10000, rope_scaling: null,
+ *   max_position_embeddings: 64, rms_norm_eps: 1e-6, index_n_heads: 2, index_head_dim: 8, index_topk: 4 });
+ * const y = dsa.forward(tf.randomNormal([1, 10, 16])); // [1, 10, 16]
+ * ```
+ */
+export class SparseMla extends Mla {
+  override readonly config: DsaConfig;
+  readonly indexer: Indexer;
+
+  constructor(config: DsaConfig, rng: Rng = new Rng(0), initStd = 0.02) {
+    validateDsaConfig(config);
+    super(config, rng, initStd);
+    this.config = config;
+    this.indexer = this.child('indexer', new Indexer(config, rng, initStd));
+  }
+
+  /** Index scores of new tokens (queries) against keys kI [B, Sk, Di], masked, with their top-k sets. */
+  private select(p: MlaProjection, x: tf.Tensor, kI: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, keyMask?: tf.Tensor | null) {
+    const [B, Sq] = x.shape as number[];
+    const Sk = kI.shape[1] as number;
+    const { q, w } = this.indexer.queries(stopGradient(p.qr!), stopGradient(x), cos, sin);
+    const scores = this.indexer.scores(q, w, kI); // [B, Sq, Sk]
+    const allowed = causalAllowed(B, Sq, Sk, keyMask); // [B, Sq, Sk]
+    const indices = selectTopK(scores, allowed, this.config.index_topk); // [B, Sq, k]
+    return { scores, allowed, indices };
+  }
+
+  /** The sparse pass with its index scores and selections (golden §4.6 steps 1–6). */
+  forwardDetailed(x: tf.Tensor, opts: DsaForwardOptions = {}): DsaForwardResult {
+    const [B, S] = x.shape as number[];
+    return tf.tidy(() => {
+      const { cos, sin } = ropeTables(this.config, B, S, opts);
+      const p = this.project(x, opts);
+      const kI = this.indexer.keys(stopGradient(x), cos, sin); // [B, S, Di]
+      const { scores, allowed, indices } = this.select(p, x, kI, cos, sin, opts.keyMask);
+      const y = this.attendExpanded(p, p.c, p.kPe, { keyMask: opts.keyMask, indices }).y; // [B, S, D]
+      const indexScores = tf.where(tf.greater(allowed, 0), scores, tf.fill(scores.shape, -Infinity)) as tf.Tensor3D;
+      return { y, indexScores, indices };
+    });
+  }
+
+  /** Training/prefill forward x [B, S, D] → y [B, S, D] with top-k sparse attention. */
+  override forward(x: tf.Tensor, opts: MlaForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => this.forwardDetailed(x, opts).y);
+  }
+
+  /**
+   * Sparse-stage training pass: y plus the indexer KL whose target is the head mean of the sparse
+   * attention probabilities producing y, over the selected set (golden `indexer_kl_sparse_attn`).
+   * Indexer inputs and the target are detached: the indexer learns only from the KL, the model only
+   * from whatever loss uses y.
+   */
+  forwardTrain(x: tf.Tensor, opts: DsaForwardOptions = {}): DsaTrainResult {
+    const [B, S] = x.shape as number[];
+    return tf.tidy(() => {
+      const { cos, sin } = ropeTables(this.config, B, S, opts);
+      const p = this.project(x, opts);
+      const kI = this.indexer.keys(stopGradient(x), cos, sin);
+      const { scores, indices } = this.select(p, x, kI, cos, sin, opts.keyMask);
+      const { y, probs } = this.attendExpanded(p, p.c, p.kPe, { keyMask: opts.keyMask, indices }, true);
+      const target = stopGradient(tf.mean(probs!, 1)); // [B, S, S] head mean
+      const indexerLoss = indexerKl(scores, target, selectionMask(indices, S)); // V3.2-Exp eq. 5
+      return { y, indexerLoss };
+    });
+  }
+
+  /** Sparse-stage indexer loss alone ({@link SparseMla.forwardTrain} without y). */
+  indexerLossSparse(x: tf.Tensor, opts: DsaForwardOptions = {}): tf.Scalar {
+    return tf.tidy(() => this.forwardTrain(x, opts).indexerLoss);
+  }
+
+  /**
+   * Dense warm-up indexer loss (V3.2-Exp eq. 3): KL between the dense causal attention summed over heads
+   * and L1-normalised (the head mean) and softmax(I) over the causal keys; mean over all B·S rows.
+   * Gradients reach only the indexer parameters.
+   */
+  indexerLossDense(x: tf.Tensor, opts: DsaForwardOptions = {}): tf.Scalar {
+    const [B, S] = x.shape as number[];
+    return tf.tidy(() => {
+      const { cos, sin } = ropeTables(this.config, B, S, opts);
+      const p = this.project(x, opts);
+      const probs = this.attendExpanded(p, p.c, p.kPe, { keyMask: opts.keyMask }, true).probs!; // [B, H, S, S]
+      const target = stopGradient(tf.mean(probs, 1)); // [B, S, S]
+      const xs = stopGradient(x);
+      const { q, w } = this.indexer.queries(stopGradient(p.qr!), xs, cos, sin);
+      const scores = this.indexer.scores(q, w, this.indexer.keys(xs, cos, sin)); // [B, S, S]
+      return indexerKl(scores, target, causalAllowed(B, S, S, opts.keyMask));
+    });
+  }
+
+  /**
+   * Sparse prefill: the sparse forward of x [B, S, D] that also fills a {@link DsaCache} (MLA latents and
+   * indexer keys). A non-empty cache is attended to and gives the default positions.
+   */
+  override prefill(x: tf.Tensor, opts: DsaForwardOptions & { cache?: DsaCache } = {}): { y: tf.Tensor3D; cache: DsaCache } {
+    const cache = opts.cache ?? new DsaCache();
+    const y = tf.tidy(() => this.step(x, cache, opts, false));
+    return { y, cache };
+  }
+
+  /**
+   * Sparse absorbed decode of the next T tokens x [B, T, D]: appends to the cache, scores every cached
+   * key with the indexer, keeps the top-k and attends in latent space. Equals the matching rows of
+   * {@link SparseMla.forward} on the whole sequence.
+   */
+  override decode(x: tf.Tensor, cache: DsaCache, opts: DsaForwardOptions = {}): tf.Tensor3D {
+    return tf.tidy(() => this.step(x, cache, opts, true));
+  }
+
+  private step(x: tf.Tensor, cache: DsaCache, opts: DsaForwardOptions, absorbed: boolean): tf.Tensor3D {
+    const [B, T] = x.shape as number[];
+    const pos = this.positionsAfter(x, cache, opts);
+    const { cos, sin } = ropeTables(this.config, B, T, pos);
+    const p = this.project(x, pos);
+    cache.append(p.c, p.kPe, opts.keyMask);
+    cache.appendIndexKeys(this.indexer.keys(stopGradient(x), cos, sin));
+    const keyMask = cache.keyMask ?? undefined;
+    const { indices } = this.select(p, x, cache.indexKeys!, cos, sin, keyMask);
+    const masks = { keyMask, indices };
+    return absorbed ? this.attendAbsorbed(p, cache.c!, cache.kPe!, masks) : this.attendExpanded(p, cache.c!, cache.kPe!, masks).y;
+  }
+}
