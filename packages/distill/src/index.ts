@@ -1,2 +1,6 @@
 // Public API of @r1-ts/distill.
-export {};
+export { rejectionReason } from './filters';
+export type { RejectionRule, RejectionOptions } from './filters';
+export { sampleFromTeacher } from './teacher';
+export type { Teacher, TeacherSample, TeacherSamplingOptions, TeacherSamplingResult } from './teacher';
+export { sftStudent, logitDistillationLoss } from './student';

@@ -1,2 +1,13 @@
 // Public API of @r1-ts/pipeline.
-export {};
+export { resolveRecipeConfig, recipePresets } from './config';
+export type { RecipeConfig, RecipeConfigInput } from './config';
+export { runRecipe, recipeStages, stageModelConfig } from './recipe';
+export type { RunRecipeOptions, RecipeSummary } from './recipe';
+export { RunDir } from './rundir';
+export type { RunState } from './rundir';
+export { evaluateModel } from './evaluate';
+export type { EvalOptions, EvalResult } from './evaluate';
+export { buildRunData, coldStartData, generalSft } from './corpus';
+export type { RunData } from './corpus';
+export { PreferenceRewardModel } from './reward_model';
+export type { PipelineEvent } from './events';

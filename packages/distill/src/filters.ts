@@ -1,0 +1,41 @@
+import { languageConsistencyReward } from '@r1-ts/rewards';
+import type { RewardSample } from '@r1-ts/rewards';
+
+/** Why a sample was rejected (R1 §2.3.3). */
+export type RejectionRule = 'wrong_answer' | 'mixed_language' | 'long_paragraph' | 'code_block';
+
+/** Thresholds of the rejection rules. */
+export interface RejectionOptions {
+  /** Minimum fraction of reasoning words in the target language (default 0.95). */
+  minLanguageConsistency?: number;
+  /** Longest allowed paragraph in characters (default 2000). */
+  maxParagraphChars?: number;
+}
+
+/**
+ * R1's rejection-sampling filters (R1 §2.3.3): drop completions with a wrong answer, mixed
+ * languages, over-long paragraphs, or code blocks where the task asked for none. Returns the first
+ * rule that rejects, or null when the completion is kept. `correct` is the accuracy verdict.
+ *
+ * @example
+ * ```ts
+ * import { rejectionReason } from '@r1-ts/distill';
+ * const why = await rejectionReason('<think>ok</think><answer>4</answer>', { prompt: '2+2?', answer: '4' }, true);
+ * console.log(why); // null
+ * ```
+ */
+export async function rejectionReason(
+  completion: string,
+  sample: RewardSample & { task?: string },
+  correct: boolean,
+  options: RejectionOptions = {},
+): Promise<RejectionRule | null> {
+  if (!correct) return 'wrong_answer';
+  const lang = await languageConsistencyReward(completion, sample);
+  if (lang !== null && lang < (options.minLanguageConsistency ?? 0.95)) return 'mixed_language';
+  const longest = Math.max(0, ...completion.split(/\n\s*\n/).map((p) => p.length));
+  if (longest > (options.maxParagraphChars ?? 2000)) return 'long_paragraph';
+  const asksForCode = sample.task === 'code' || Array.isArray(sample.tests);
+  if (!asksForCode && /```/.test(completion)) return 'code_block';
+  return null;
+}

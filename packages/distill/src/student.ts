@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs';
+import { SftTrainer } from '@r1-ts/model';
+import type { DeepSeekModel, SftOptions, StepStats, Tokenizer } from '@r1-ts/model';
+import type { TeacherSample } from './teacher';
+
+/**
+ * Plain SFT of a (smaller, dense) student on the teacher's kept samples — R1 §2.4's distillation:
+ * no RL. Returns the per-step stats.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, DeepSeekModel, presets } from '@r1-ts/model';
+ * import { sftStudent } from '@r1-ts/distill';
+ * const kept = [{ id: 'a', k: 0, prompt: '2+2?', completion: '<think>2+2=4</think><answer>4</answer>', correct: true, truncated: false, rejected: null }];
+ * const tok = CharTokenizer.fromCorpus(kept.flatMap((s) => [s.prompt, s.completion]));
+ * const student = new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize, hidden_size: 32 });
+ * const stats = sftStudent(student, tok, kept, { steps: 2, batchSize: 1 });
+ * ```
+ */
+export function sftStudent(
+  student: DeepSeekModel,
+  tokenizer: Tokenizer,
+  kept: readonly Pick<TeacherSample, 'prompt' | 'completion'>[],
+  options: SftOptions & { steps: number; onStep?: (s: StepStats) => void },
+): StepStats[] {
+  const trainer = new SftTrainer(student, tokenizer, options);
+  const data = kept.map((s) => ({ prompt: s.prompt, completion: s.completion }));
+  try {
+    return trainer.train(data, options.steps, options.onStep);
+  } finally {
+    trainer.optimizer.disposeState();
+  }
+}
+
+/**
+ * Token-level logit distillation loss over a mask: forward KL(p_teacher ‖ p_student) (mean-seeking,
+ * classic KD) or reverse KL(p_student ‖ p_teacher) (mode-seeking, as in MiniLLM), with a softmax
+ * temperature τ (scaled by τ² as Hinton et al.). Teacher logits are constants.
+ *
+ * @param studentLogits - [B, S, V]
+ * @param teacherLogits - [B, S, V] (same vocabulary)
+ * @param mask - [B, S] 1 where the token counts
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { logitDistillationLoss } from '@r1-ts/distill';
+ * const l = logitDistillationLoss(tf.zeros([1, 2, 3]), tf.zeros([1, 2, 3]), tf.ones([1, 2]));
+ * console.log(l.dataSync()[0]); // 0
+ * ```
+ */
+export function logitDistillationLoss(
+  studentLogits: tf.Tensor,
+  teacherLogits: tf.Tensor,
+  mask: tf.Tensor,
+  options: { direction?: 'forward' | 'reverse'; temperature?: number } = {},
+): tf.Scalar {
+  const t = options.temperature ?? 1;
+  return tf.tidy(() => {
+    const ls = tf.logSoftmax(tf.div(studentLogits, t)); // [B, S, V]
+    const lt = tf.logSoftmax(tf.div(teacherLogits, t)); // the caller differentiates only w.r.t. the student
+    const kl = options.direction === 'reverse'
+      ? tf.sum(tf.mul(tf.exp(ls), tf.sub(ls, lt)), -1) // KL(student ‖ teacher)
+      : tf.sum(tf.mul(tf.exp(lt), tf.sub(lt, ls)), -1); // KL(teacher ‖ student)
+    const m = tf.cast(mask, 'float32');
+    return tf.mul(tf.div(tf.sum(tf.mul(kl, m)), tf.maximum(tf.sum(m), 1)), t * t) as tf.Scalar;
+  });
+}

@@ -1,0 +1,118 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { appendJsonl } from '@r1-ts/tasks';
+import type { TaskSample } from '@r1-ts/tasks';
+import { accuracyReward } from '@r1-ts/rewards';
+import type { RewardFunction } from '@r1-ts/rewards';
+import { Rng } from '@r1-ts/tensor-kernels';
+import { rejectionReason } from './filters';
+import type { RejectionOptions, RejectionRule } from './filters';
+
+/** Anything that can complete prompts: a local r1-ts policy, or a remote OpenAI-compatible model. */
+export interface Teacher {
+  generate(
+    prompts: readonly string[],
+    options: { temperature: number; topP: number; maxNewTokens: number; rng: Rng },
+  ): { text: string; truncated: boolean }[] | Promise<{ text: string; truncated: boolean }[]>;
+}
+
+/** One teacher sample as stored in the JSONL file. */
+export interface TeacherSample {
+  /** `TaskSample.id` of the prompt. */
+  id: string;
+  /** Which of the k samples of this prompt. */
+  k: number;
+  prompt: string;
+  completion: string;
+  correct: boolean;
+  truncated: boolean;
+  /** Null when kept. */
+  rejected: RejectionRule | null;
+}
+
+/** Options of {@link sampleFromTeacher}. */
+export interface TeacherSamplingOptions extends RejectionOptions {
+  /** Samples per prompt. Default 4. */
+  k?: number;
+  /** Prompts per teacher call. Default 32. */
+  batchSize?: number;
+  temperature?: number;
+  topP?: number;
+  maxNewTokens?: number;
+  seed?: number;
+  /** Correctness check (default: accuracyReward = 1). */
+  verify?: RewardFunction;
+  /** Append each sample here as it is made; samples already in the file are not regenerated. */
+  jsonlPath?: string;
+  /** Progress callback: samples done out of total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** What {@link sampleFromTeacher} returns. */
+export interface TeacherSamplingResult {
+  /** Every sample (kept and rejected). */
+  samples: TeacherSample[];
+  /** The kept ones. */
+  kept: TeacherSample[];
+  /** Rejections per rule, plus `kept` and `total`. */
+  counts: Record<RejectionRule | 'kept' | 'total', number>;
+}
+
+/**
+ * Samples k completions per prompt from a teacher, verifies each with the rewards and filters it
+ * with R1's rejection rules (R1 §2.3.3, §2.4). With `jsonlPath`, every sample is appended as it is
+ * made and an interrupted run resumes without regenerating what is on disk.
+ *
+ * @example
+ * ```ts
+ * import { sampleFromTeacher } from '@r1-ts/distill';
+ * const teacher = { generate: (p: readonly string[]) => p.map(() => ({ text: '<think>2+2=4</think><answer>4</answer>', truncated: false })) };
+ * const res = await sampleFromTeacher(teacher, [{ id: 'a', prompt: '2+2?', answer: '4', task: 'arithmetic', difficulty: 1 }], { k: 2 });
+ * console.log(res.counts.kept); // 2
+ * ```
+ */
+export async function sampleFromTeacher(teacher: Teacher, prompts: readonly TaskSample[], options: TeacherSamplingOptions = {}): Promise<TeacherSamplingResult> {
+  const k = options.k ?? 4;
+  const batchSize = options.batchSize ?? 32;
+  const verify = options.verify ?? accuracyReward;
+  const done = new Map<string, TeacherSample>();
+  if (options.jsonlPath && existsSync(options.jsonlPath)) {
+    for (const line of readFileSync(options.jsonlPath, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        const s = JSON.parse(line) as TeacherSample;
+        done.set(`${s.id}#${s.k}`, s);
+      } catch {
+        // A line cut by a crash mid-write is regenerated.
+      }
+    }
+  }
+  const todo: { sample: TaskSample; k: number }[] = [];
+  for (const sample of prompts) for (let j = 0; j < k; j++) if (!done.has(`${sample.id}#${j}`)) todo.push({ sample, k: j });
+  const total = prompts.length * k;
+  const rng = new Rng(options.seed ?? 0);
+  // Skip the random draws of finished batches' worth of work so resumed sampling stays seeded.
+  for (let i = 0; i < todo.length; i += batchSize) {
+    const chunk = todo.slice(i, i + batchSize);
+    const outs = await teacher.generate(chunk.map((c) => c.sample.prompt), {
+      temperature: options.temperature ?? 0.6, topP: options.topP ?? 0.95, maxNewTokens: options.maxNewTokens ?? 64, rng,
+    });
+    for (let j = 0; j < chunk.length; j++) {
+      const { sample, k: kk } = chunk[j];
+      const text = outs[j].text;
+      const rewardSample = { ...sample }; // a plain object type: RewardSample's index signature accepts it
+      const correct = (await verify(text, rewardSample)) === 1;
+      const rejected = await rejectionReason(text, rewardSample, correct, options);
+      const record: TeacherSample = { id: sample.id, k: kk, prompt: sample.prompt, completion: text, correct, truncated: outs[j].truncated, rejected };
+      if (options.jsonlPath) await appendJsonl(options.jsonlPath, [record]);
+      done.set(`${sample.id}#${kk}`, record);
+    }
+    options.onProgress?.(done.size, total);
+  }
+  const samples = prompts.flatMap((s) => Array.from({ length: k }, (_, j) => done.get(`${s.id}#${j}`)!));
+  const counts = { wrong_answer: 0, mixed_language: 0, long_paragraph: 0, code_block: 0, kept: 0, total: samples.length };
+  for (const s of samples) {
+    if (s.rejected) counts[s.rejected]++;
+    else counts.kept++;
+  }
+  return { samples, kept: samples.filter((s) => !s.rejected), counts };
+}

@@ -1,0 +1,182 @@
+import { z } from 'zod';
+import { ConfigError } from '@r1-ts/tensor-kernels';
+
+const int = (min = 0) => z.number().int().min(min);
+const pos = () => z.number().positive().finite();
+
+/** Model size overrides on top of the `tiny` preset (Hugging Face field names). */
+const modelSize = z
+  .object({
+    hidden_size: int(1),
+    num_hidden_layers: int(1),
+    first_k_dense_replace: int(0),
+    num_attention_heads: int(1),
+    intermediate_size: int(1),
+    moe_intermediate_size: int(1),
+    n_routed_experts: int(1),
+    n_group: int(1),
+    topk_group: int(1),
+    num_experts_per_tok: int(1),
+    n_shared_experts: int(0),
+    q_lora_rank: int(1).nullable(),
+    kv_lora_rank: int(1),
+    qk_nope_head_dim: int(1),
+    qk_rope_head_dim: int(2),
+    v_head_dim: int(1),
+    max_position_embeddings: int(8),
+    num_nextn_predict_layers: int(0).max(1),
+    index_n_heads: int(1),
+    index_head_dim: int(1),
+    index_topk: int(1),
+  })
+  .partial()
+  .strict();
+
+const rl = z
+  .object({
+    steps: int(0),
+    promptsPerStep: int(1),
+    numGenerations: int(2),
+    lr: pos(),
+    beta: z.number().min(0),
+    temperature: pos(),
+    topP: z.number().gt(0).max(1),
+    maxCompletionLength: int(1),
+    epsilonLow: pos(),
+    epsilonHigh: pos(),
+    dynamicSampling: z.boolean(),
+    checkpointEvery: int(1),
+  })
+  .strict();
+
+const sft = z.object({ steps: int(0), batchSize: int(1), lr: pos(), checkpointEvery: int(1) }).strict();
+
+const schema = z
+  .object({
+    name: z.string().min(1).regex(/^[\w.-]+$/, 'letters, digits, dot, dash or underscore'),
+    seed: int(0),
+    recipe: z.enum(['r1', 'r1-zero']),
+    algo: z.enum(['grpo', 'gspo']),
+    attention: z.enum(['mla', 'dsa']),
+    backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']),
+    task: z.object({ kind: z.enum(['addition']), digits: int(1).max(9), trainProblems: int(1), evalProblems: int(1) }).strict(),
+    teacher: modelSize,
+    student: modelSize,
+    pretrain: sft.extend({ documents: int(1), reasoningFraction: z.number().min(0).max(1) }).strict(),
+    dsa: z.object({ warmupSteps: int(0), sparseSteps: int(0), lr: pos() }).strict(),
+    coldStart: sft.extend({ examples: int(1) }).strict(),
+    reasoningRl: rl,
+    rejection: sft.extend({ prompts: int(1), samplesPerPrompt: int(1), generalExamples: int(0) }).strict(),
+    rlAll: rl.extend({ generalFraction: z.number().min(0).max(1), rewardModel: sft.extend({ pairs: int(2) }).strict() }).strict(),
+    distill: sft.extend({ prompts: int(1), samplesPerPrompt: int(1) }).strict(),
+    studentRl: rl,
+    r1Zero: rl,
+    eval: z.object({ k: int(1), temperature: pos(), topP: z.number().gt(0).max(1), maxNewTokens: int(1) }).strict(),
+  })
+  .strict();
+
+/** A validated recipe config (every field present). */
+export type RecipeConfig = z.output<typeof schema>;
+
+/** Deep partial of {@link RecipeConfig}: what a config file or CLI flags may set. */
+export type RecipeConfigInput = { [K in keyof RecipeConfig]?: RecipeConfig[K] extends object ? Partial<RecipeConfig[K]> : RecipeConfig[K] };
+
+const rlDefaults = {
+  steps: 60, promptsPerStep: 16, numGenerations: 8, lr: 3e-4, beta: 0, temperature: 1, topP: 1, maxCompletionLength: 40,
+  epsilonLow: 0.2, epsilonHigh: 0.28, dynamicSampling: true, checkpointEvery: 20,
+};
+
+/** The `demo` preset: `npm start`. Sized from issue #7's PyTorch prototype. */
+const demo: RecipeConfig = {
+  name: 'demo',
+  seed: 0,
+  recipe: 'r1',
+  algo: 'grpo',
+  attention: 'mla',
+  backend: 'auto',
+  task: { kind: 'addition', digits: 3, trainProblems: 2000, evalProblems: 100 },
+  teacher: { hidden_size: 64, num_hidden_layers: 2, max_position_embeddings: 128, num_nextn_predict_layers: 0 },
+  student: {
+    hidden_size: 32, num_hidden_layers: 2, first_k_dense_replace: 2, num_attention_heads: 2, intermediate_size: 96,
+    q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, max_position_embeddings: 128,
+    num_nextn_predict_layers: 0,
+  },
+  pretrain: { steps: 150, batchSize: 16, lr: 3e-3, checkpointEvery: 50, documents: 3000, reasoningFraction: 0.2 },
+  dsa: { warmupSteps: 30, sparseSteps: 30, lr: 1e-3 },
+  coldStart: { steps: 600, batchSize: 16, lr: 3e-3, checkpointEvery: 100, examples: 500 },
+  reasoningRl: { ...rlDefaults },
+  rejection: { steps: 400, batchSize: 16, lr: 3e-3, checkpointEvery: 100, prompts: 300, samplesPerPrompt: 2, generalExamples: 100 },
+  rlAll: { ...rlDefaults, steps: 20, generalFraction: 0.25, rewardModel: { steps: 100, batchSize: 16, lr: 1e-3, checkpointEvery: 100, pairs: 400 } },
+  distill: { steps: 600, batchSize: 16, lr: 3e-3, checkpointEvery: 200, prompts: 400, samplesPerPrompt: 2 },
+  studentRl: { ...rlDefaults, steps: 40 },
+  r1Zero: { ...rlDefaults, steps: 40 },
+  eval: { k: 4, temperature: 0.6, topP: 0.95, maxNewTokens: 40 },
+};
+
+/** The `quick` preset: every stage end to end in seconds (plumbing, not effects). */
+const quick: RecipeConfig = {
+  ...demo,
+  name: 'quick',
+  task: { kind: 'addition', digits: 2, trainProblems: 200, evalProblems: 8 },
+  teacher: { ...demo.teacher, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, moe_intermediate_size: 16, intermediate_size: 64, q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, max_position_embeddings: 64 },
+  student: { ...demo.student, hidden_size: 16, intermediate_size: 32, max_position_embeddings: 64 },
+  pretrain: { ...demo.pretrain, steps: 3, batchSize: 4, documents: 50, checkpointEvery: 2 },
+  dsa: { warmupSteps: 2, sparseSteps: 2, lr: 1e-3 },
+  coldStart: { ...demo.coldStart, steps: 3, batchSize: 4, examples: 20, checkpointEvery: 2 },
+  reasoningRl: { ...rlDefaults, steps: 2, promptsPerStep: 2, numGenerations: 2, maxCompletionLength: 12, checkpointEvery: 1 },
+  rejection: { ...demo.rejection, steps: 2, batchSize: 4, prompts: 4, samplesPerPrompt: 2, generalExamples: 4, checkpointEvery: 2 },
+  rlAll: { ...rlDefaults, steps: 1, promptsPerStep: 2, numGenerations: 2, maxCompletionLength: 12, checkpointEvery: 1, generalFraction: 0.5, rewardModel: { steps: 2, batchSize: 4, lr: 1e-3, checkpointEvery: 2, pairs: 8 } },
+  distill: { ...demo.distill, steps: 2, batchSize: 4, prompts: 4, samplesPerPrompt: 1, checkpointEvery: 2 },
+  studentRl: { ...rlDefaults, steps: 1, promptsPerStep: 2, numGenerations: 2, maxCompletionLength: 12, checkpointEvery: 1 },
+  r1Zero: { ...rlDefaults, steps: 1, promptsPerStep: 2, numGenerations: 2, maxCompletionLength: 12, checkpointEvery: 1 },
+  eval: { k: 2, temperature: 0.6, topP: 0.95, maxNewTokens: 12 },
+};
+
+/**
+ * Named recipe configs: `demo` (what `npm start` runs) and `quick` (a smoke test of every stage).
+ *
+ * @example
+ * ```ts
+ * import { recipePresets } from '@r1-ts/pipeline';
+ * console.log(recipePresets.demo.coldStart.steps); // 600
+ * ```
+ */
+export const recipePresets: Record<'demo' | 'quick', RecipeConfig> = { demo, quick };
+
+/**
+ * Resolves a recipe config: a preset, deep-merged with a config file's object and then with
+ * overrides (CLI flags), validated. Every problem (wrong type, unknown key, impossible value) is
+ * reported at once in a {@link ConfigError} naming its path.
+ *
+ * @example
+ * ```ts
+ * import { resolveRecipeConfig } from '@r1-ts/pipeline';
+ * const c = resolveRecipeConfig('quick', { algo: 'gspo' });
+ * console.log(c.algo); // 'gspo'
+ * ```
+ */
+export function resolveRecipeConfig(preset: 'demo' | 'quick', ...layers: unknown[]): RecipeConfig {
+  let merged: unknown = structuredClone(recipePresets[preset]);
+  for (const layer of layers) if (layer !== undefined) merged = deepMerge(merged, layer);
+  const result = schema.safeParse(merged);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => {
+    const path = ['config', ...i.path].join('.');
+    if (i.code === 'unrecognized_keys') return `${path}: unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    return `${path}: ${i.message}`;
+  });
+  throw new ConfigError(`invalid recipe config:\n  ${problems.join('\n  ')}`, result.error.issues.map((i) => i.path.join('.')));
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (isPlain(base) && isPlain(over)) {
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) out[k] = k in out ? deepMerge(out[k], v) : v;
+    return out;
+  }
+  return over;
+}
+
+function isPlain(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,66 @@
+import { CharTokenizer, SPECIAL_TOKENS } from '@r1-ts/model';
+import type { SftExample } from '@r1-ts/model';
+import { arithmeticTask, generalTask, makeSplit, preferencePairs, TaskRng } from '@r1-ts/tasks';
+import type { PreferencePair, TaskGenerator, TaskSample } from '@r1-ts/tasks';
+import type { RecipeConfig } from './config';
+
+/** Everything a run draws from the task generators, derived from the config's seed. */
+export interface RunData {
+  generator: TaskGenerator;
+  train: TaskSample[];
+  eval: TaskSample[];
+  /** General (non-reasoning) prompts with reference responses, for SFT mixes and RL. */
+  general: TaskSample[];
+  preferences: PreferencePair[];
+  /** Pretraining documents (the "V3-Base" stand-in corpus). */
+  documents: string[];
+  tokenizer: CharTokenizer;
+}
+
+/**
+ * Builds the run's data: a held-out train/eval split of the task, general prompts, preference pairs,
+ * and a pretraining corpus of arithmetic facts, general text and (a fraction of) reasoning-like text
+ * in R1's format — real pretraining data contains some, which is what lets R1-Zero find the format.
+ *
+ * @example
+ * ```ts
+ * import { buildRunData, recipePresets } from '@r1-ts/pipeline';
+ * const data = buildRunData(recipePresets.quick);
+ * console.log(data.train.length, data.eval.length);
+ * ```
+ */
+export function buildRunData(cfg: RecipeConfig): RunData {
+  const generator = arithmeticTask({ digits: cfg.task.digits, ops: ['+'] });
+  const split = makeSplit(generator, { seed: cfg.seed, train: cfg.task.trainProblems, eval: cfg.task.evalProblems });
+  const generalGen = generalTask();
+  const rng = new TaskRng(cfg.seed + 1);
+  const general = Array.from({ length: Math.max(cfg.rejection.generalExamples, 64) }, () => generalGen.sample(rng));
+  const preferences = preferencePairs({ seed: cfg.seed + 2, count: cfg.rlAll.rewardModel.pairs });
+  const docRng = new TaskRng(cfg.seed + 3);
+  const documents: string[] = [];
+  for (let i = 0; i < cfg.pretrain.documents; i++) {
+    const s = split.train[i % split.train.length];
+    const u = docRng.int(0, 999) / 1000;
+    if (u < cfg.pretrain.reasoningFraction) documents.push(`${s.prompt}${generator.completion(s)}`);
+    else if (u < 0.8) documents.push(`${s.meta?.a}+${s.meta?.b}=${s.answer}`);
+    else {
+      const g = generalGen.sample(docRng);
+      documents.push(`${g.prompt} ${g.answer}`);
+    }
+  }
+  const texts = [
+    ...documents, ...general.flatMap((g) => [g.prompt, g.answer]), ...preferences.flatMap((p) => [p.prompt, p.chosen, p.rejected]),
+    ...split.eval.map((s) => s.prompt), ...split.train.slice(0, 50).map((s) => generator.completion(s)), Object.values(SPECIAL_TOKENS).join(''),
+  ];
+  return { generator, train: split.train, eval: split.eval, general, preferences, documents, tokenizer: CharTokenizer.fromCorpus(texts) };
+}
+
+/** Cold-start SFT examples: worked R1-format solutions of train problems. */
+export function coldStartData(data: RunData, count: number): SftExample[] {
+  return data.train.slice(0, count).map((s) => ({ prompt: s.prompt, completion: data.generator.completion(s) }));
+}
+
+/** General SFT examples (no reasoning block), for the stage-3 mix. */
+export function generalSft(data: RunData, count: number): SftExample[] {
+  return data.general.slice(0, count).map((g) => ({ prompt: g.prompt, completion: g.answer }));
+}

@@ -1,0 +1,80 @@
+import { Rng } from '@r1-ts/tensor-kernels';
+import { generate, renderChat } from '@r1-ts/model';
+import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+import { extractAnswer, formatReward, isMathEquivalent } from '@r1-ts/rewards';
+import type { TaskSample } from '@r1-ts/tasks';
+
+/** Evaluation settings (R1 §3: k samples per problem at temperature 0.6, top-p 0.95). */
+export interface EvalOptions {
+  k: number;
+  temperature: number;
+  topP: number;
+  maxNewTokens: number;
+  seed?: number;
+  /** Problems per generation batch (× k rows). Default 16. */
+  batchSize?: number;
+}
+
+/** What {@link evaluateModel} measures. */
+export interface EvalResult {
+  /** Mean correctness over k samples per problem. */
+  passAt1: number;
+  /** Majority vote over the k answers is correct. */
+  consAtK: number;
+  /** Fraction of samples in exactly the `<think>…</think><answer>…</answer>` format. */
+  formatRate: number;
+  /** Mean completion length (tokens). */
+  meanLength: number;
+  problems: number;
+  k: number;
+  /** A few sampled completions, for the report. */
+  examples: { prompt: string; completion: string; correct: boolean }[];
+}
+
+/**
+ * pass@1 and cons@k of a model on held-out problems (R1 §3): k samples per problem; pass@1 is the
+ * mean correctness, cons@k the correctness of the majority answer.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, DeepSeekModel, presets } from '@r1-ts/model';
+ * import { evaluateModel } from '@r1-ts/pipeline';
+ * const tok = CharTokenizer.fromCorpus(['What is 1+1?', '2']);
+ * const model = new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize });
+ * const problems = [{ id: 'a', prompt: 'What is 1+1?', answer: '2', task: 'arithmetic', difficulty: 1 }];
+ * const r = evaluateModel(model, tok, problems, { k: 2, temperature: 0.6, topP: 0.95, maxNewTokens: 4 });
+ * console.log(r.passAt1);
+ * ```
+ */
+export function evaluateModel(model: DeepSeekModel, tokenizer: Tokenizer, problems: readonly TaskSample[], options: EvalOptions): EvalResult {
+  const { k } = options;
+  const rng = new Rng(options.seed ?? 1234);
+  const batch = options.batchSize ?? 16;
+  let correct = 0;
+  let majority = 0;
+  let formatted = 0;
+  let length = 0;
+  const examples: EvalResult['examples'] = [];
+  for (let i = 0; i < problems.length; i += batch) {
+    const chunk = problems.slice(i, i + batch);
+    const prompts = chunk.flatMap((p) => Array.from({ length: k }, () => tokenizer.encode(renderChat([{ role: 'user', content: p.prompt }]))));
+    const outs = generate(model, tokenizer, prompts, { temperature: options.temperature, topP: options.topP, maxNewTokens: options.maxNewTokens, rng });
+    chunk.forEach((p, j) => {
+      const votes = new Map<string, number>();
+      for (let s = 0; s < k; s++) {
+        const out = outs[j * k + s];
+        const answer = extractAnswer(out.text);
+        const ok = answer !== null && isMathEquivalent(answer, p.answer);
+        correct += ok ? 1 : 0;
+        formatted += formatReward(out.text, { prompt: p.prompt }) === 1 ? 1 : 0;
+        length += out.tokens.length;
+        if (answer !== null) votes.set(answer.trim(), (votes.get(answer.trim()) ?? 0) + 1);
+        if (examples.length < 6 && s === 0) examples.push({ prompt: p.prompt, completion: out.text, correct: ok });
+      }
+      const top = [...votes].sort((a, b) => b[1] - a[1])[0];
+      if (top && isMathEquivalent(top[0], p.answer)) majority++;
+    });
+  }
+  const n = problems.length;
+  return { passAt1: correct / (n * k), consAtK: majority / n, formatRate: formatted / (n * k), meanLength: length / (n * k), problems: n, k, examples };
+}

@@ -1,0 +1,277 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { ConfigError, initBackend } from '@r1-ts/tensor-kernels';
+import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint, presets } from '@r1-ts/model';
+import type { DeepSeekConfigInput } from '@r1-ts/model';
+import { sampleFromTeacher } from '@r1-ts/distill';
+import { accuracyReward, formatReward, languageConsistencyReward } from '@r1-ts/rewards';
+import type { RewardSample } from '@r1-ts/rewards';
+import type { TaskSample } from '@r1-ts/tasks';
+import type { RecipeConfig } from './config';
+import { buildRunData, coldStartData, generalSft } from './corpus';
+import type { RunData } from './corpus';
+import { evaluateModel } from './evaluate';
+import type { EvalResult } from './evaluate';
+import type { PipelineEvent } from './events';
+import { PreferenceRewardModel } from './reward_model';
+import { runRlStage } from './rl_stage';
+import type { NamedReward } from './rl_stage';
+import { RunDir } from './rundir';
+import { runSftStage } from './sft_stage';
+import type { StageContext } from './sft_stage';
+
+/** Options of {@link runRecipe}. */
+export interface RunRecipeOptions {
+  /** The run directory (created). */
+  out: string;
+  /** Continue a run in `out` from its state.json and newest checkpoints. */
+  resume?: boolean;
+  /** Progress events. */
+  onEvent?: (e: PipelineEvent) => void;
+  /** Stop after this stage (tests of resumption). */
+  stopAfter?: string;
+}
+
+/** What {@link runRecipe} returns. */
+export interface RecipeSummary {
+  runDir: string;
+  /** Stage → final checkpoint directory. */
+  checkpoints: Record<string, string>;
+  /** Stage → evaluation. */
+  eval: Record<string, EvalResult>;
+  wallSeconds: number;
+}
+
+/** The stages of each recipe, in order (R1 §2.3–2.4 and the comparisons of issue #7). */
+export function recipeStages(cfg: RecipeConfig): string[] {
+  const dsa = cfg.attention === 'dsa' ? ['dsa-warmup', 'dsa-sparse'] : [];
+  if (cfg.recipe === 'r1-zero') return ['pretrain', ...dsa, 'r1-zero', 'eval'];
+  return [
+    'pretrain', 'pretrain-student', ...dsa, 'cold-start', 'reasoning-rl', 'rejection-sft', 'reward-model', 'rl-all',
+    'distill', 'student-rl', 'r1-zero', 'eval',
+  ];
+}
+
+/** Model config of the teacher or the student for this run's vocabulary. */
+export function stageModelConfig(cfg: RecipeConfig, which: 'teacher' | 'student', vocabSize: number): DeepSeekConfigInput {
+  const base = { ...presets.tiny, ...cfg[which], vocab_size: vocabSize };
+  if (which === 'teacher' && cfg.attention === 'dsa') {
+    return { ...base, index_n_heads: cfg.teacher.index_n_heads ?? 2, index_head_dim: cfg.teacher.index_head_dim ?? 16, index_topk: cfg.teacher.index_topk ?? 16 };
+  }
+  return { ...base, index_n_heads: null, index_head_dim: null, index_topk: null };
+}
+
+/** Reward sample view of a task sample (the shapes agree; this makes the index signature explicit). */
+const asRewardSample = (s: TaskSample): RewardSample => ({ ...s });
+const isReasoning = (s: TaskSample) => !s.task.startsWith('general');
+
+/** R1's rule rewards for reasoning prompts (R1 §2.2.2): accuracy, format, language consistency. */
+function ruleRewards(): NamedReward<TaskSample>[] {
+  const only = (f: (c: string, s: RewardSample) => number | null | Promise<number | null>) =>
+    (c: string, s: TaskSample) => (isReasoning(s) ? f(c, asRewardSample(s)) : null);
+  return [
+    { name: 'accuracy', fn: only(accuracyReward), weight: 1 },
+    { name: 'format', fn: only(formatReward), weight: 0.2 },
+    { name: 'language', fn: only(languageConsistencyReward), weight: 0.1 },
+  ];
+}
+
+/**
+ * Runs DeepSeek-R1's recipe (R1 §2.3–2.4) on a generated verifiable task, every stage resumable and
+ * checkpointed, writing the run directory of DESIGN.md: base pretraining → cold-start SFT → reasoning
+ * RL (GRPO or GSPO) → rejection sampling + SFT of the base → RL for all scenarios with a preference
+ * reward model → distillation into a smaller dense student (and the same student trained with RL
+ * alone) → R1-Zero (RL from the base) → evaluation of every stage → report.
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from 'node:os';
+ * import { resolveRecipeConfig, runRecipe } from '@r1-ts/pipeline';
+ * const summary = await runRecipe(resolveRecipeConfig('quick'), { out: `${tmpdir()}/runs/quick` });
+ * console.log(summary.eval['cold-start']?.passAt1);
+ * ```
+ */
+export async function runRecipe(cfg: RecipeConfig, options: RunRecipeOptions): Promise<RecipeSummary> {
+  const t0 = performance.now();
+  const run = new RunDir(options.out);
+  const emit = options.onEvent ?? (() => {});
+  if (options.resume) {
+    const saved = run.readJson<{ config: RecipeConfig }>('run.json');
+    if (!saved) throw new ConfigError(`--resume: ${options.out} has no run.json (not a run directory)`, ['resume']);
+    cfg = saved.config;
+  } else if (existsSync(run.path('state.json'))) {
+    throw new ConfigError(`${options.out} already holds a run; use --resume to continue it or choose another --out`, ['out']);
+  }
+  const backend = await initBackend({ backend: cfg.backend, quiet: true });
+  run.ensure();
+  if (!options.resume) {
+    run.writeJson('run.json', { config: cfg, versions: versions(), backend, startedAt: new Date().toISOString() });
+  }
+  const data = buildRunData(cfg);
+  const tok = data.tokenizer;
+  const ctx: StageContext = { run, tokenizer: tok, seed: cfg.seed, emit };
+  const state = run.state();
+  const done = (stage: string, dir: string) => {
+    const s = run.state();
+    s.completed[stage] = dir;
+    s.current = null;
+    run.saveState(s);
+    state.completed[stage] = dir;
+  };
+  const teacher = () => new DeepSeekModel(stageModelConfig(cfg, 'teacher', tok.vocabSize), { seed: cfg.seed });
+  const student = () => new DeepSeekModel(stageModelConfig(cfg, 'student', tok.vocabSize), { seed: cfg.seed + 1 });
+  const ckpt = (stage: string) => {
+    const d = state.completed[stage];
+    if (!d) throw new Error(`stage ${stage} has not run`);
+    return d;
+  };
+  const stages = recipeStages(cfg);
+  for (const stage of stages) {
+    if (state.completed[stage]) {
+      emit({ type: 'stage_skipped', stage, reason: 'already done' });
+      continue;
+    }
+    const dir = await runStage(stage, cfg, ctx, data, { teacher, student, ckpt });
+    done(stage, dir);
+    if (options.stopAfter === stage) break;
+  }
+  const evals = run.readJson<Record<string, EvalResult>>('eval.json') ?? {};
+  return { runDir: run.root, checkpoints: { ...state.completed }, eval: evals, wallSeconds: (performance.now() - t0) / 1000 };
+}
+
+async function runStage(
+  stage: string,
+  cfg: RecipeConfig,
+  ctx: StageContext,
+  data: RunData,
+  m: { teacher: () => DeepSeekModel; student: () => DeepSeekModel; ckpt: (s: string) => string },
+): Promise<string> {
+  const { run, tokenizer: tok } = ctx;
+  const fromDir = (dir: string) => () => loadCheckpoint(dir).model;
+  const reasoning = data.train;
+  switch (stage) {
+    case 'pretrain':
+      return runSftStage(ctx, stage, m.teacher, data.documents, cfg.pretrain);
+    case 'pretrain-student':
+      return runSftStage(ctx, stage, m.student, data.documents, cfg.pretrain);
+    case 'cold-start':
+      return runSftStage(ctx, stage, fromDir(m.ckpt(lastBase(cfg))), coldStartData(data, cfg.coldStart.examples), cfg.coldStart);
+    case 'reasoning-rl':
+      return runRlStage(ctx, stage, m.ckpt('cold-start'), reasoning, ruleRewards(), cfg.reasoningRl, cfg.algo);
+    case 'rejection-sft': {
+      const model = loadCheckpoint(m.ckpt('reasoning-rl')).model;
+      const policy = new DeepSeekPolicy(model, tok);
+      const prompts = reasoning.slice(0, cfg.rejection.prompts);
+      const res = await sampleFromTeacher(policy, prompts, {
+        k: cfg.rejection.samplesPerPrompt, seed: cfg.seed, maxNewTokens: cfg.eval.maxNewTokens, temperature: 0.6, topP: 0.95,
+        jsonlPath: run.path('rejection-samples.jsonl'),
+      });
+      policy.dispose();
+      run.append('metrics.jsonl', { stage: 'rejection-sampling', step: 0, ...Object.fromEntries(Object.entries(res.counts).map(([k, v]) => [`rejected/${k}`, v])) });
+      const sft = [...res.kept.map((s) => ({ prompt: s.prompt, completion: s.completion })), ...generalSft(data, cfg.rejection.generalExamples)];
+      // R1 §2.3.3: fine-tune the *base* model on the curated set.
+      return runSftStage(ctx, stage, fromDir(m.ckpt(lastBase(cfg))), sft.length ? sft : coldStartData(data, 16), cfg.rejection);
+    }
+    case 'reward-model': {
+      const path = run.path('reward-model.safetensors');
+      if (!existsSync(path)) {
+        const rm = new PreferenceRewardModel(stageModelConfig(cfg, 'student', tok.vocabSize), tok, cfg.seed + 5);
+        const c = cfg.rlAll.rewardModel;
+        ctx.emit({ type: 'stage_start', stage, total: c.steps, done: 0 });
+        rm.train(data.preferences, {
+          steps: c.steps, batchSize: c.batchSize, lr: c.lr, seed: cfg.seed,
+          onStep: (step, loss, accuracy) => {
+            run.append('metrics.jsonl', { stage, step, loss, accuracy });
+            ctx.emit({ type: 'progress', stage, step, total: c.steps, metrics: { loss } });
+          },
+        });
+        rm.save(path);
+        rm.dispose();
+        ctx.emit({ type: 'stage_end', stage });
+      }
+      return path;
+    }
+    case 'rl-all': {
+      const rm = new PreferenceRewardModel(stageModelConfig(cfg, 'student', tok.vocabSize), tok, cfg.seed + 5);
+      rm.load(m.ckpt('reward-model'));
+      const nGeneral = Math.round(reasoning.length * cfg.rlAll.generalFraction / Math.max(1e-9, 1 - cfg.rlAll.generalFraction));
+      const dataset = [...reasoning, ...data.general.slice(0, Math.min(nGeneral, data.general.length))];
+      const preference: NamedReward<TaskSample> = {
+        name: 'preference',
+        fn: (c, s) => (isReasoning(s) ? null : Math.tanh(rm.score([{ prompt: s.prompt, response: c }])[0])),
+        weight: 1,
+      };
+      try {
+        return await runRlStage(ctx, stage, m.ckpt('rejection-sft'), dataset, [...ruleRewards(), preference], cfg.rlAll, cfg.algo);
+      } finally {
+        rm.dispose();
+      }
+    }
+    case 'distill': {
+      const model = loadCheckpoint(m.ckpt('rl-all')).model;
+      const policy = new DeepSeekPolicy(model, tok);
+      const res = await sampleFromTeacher(policy, reasoning.slice(0, cfg.distill.prompts), {
+        k: cfg.distill.samplesPerPrompt, seed: cfg.seed + 7, maxNewTokens: cfg.eval.maxNewTokens, jsonlPath: run.path('distill-samples.jsonl'),
+      });
+      policy.dispose();
+      run.append('metrics.jsonl', { stage: 'distill-sampling', step: 0, ...Object.fromEntries(Object.entries(res.counts).map(([k, v]) => [`rejected/${k}`, v])) });
+      const sft = res.kept.map((s) => ({ prompt: s.prompt, completion: s.completion }));
+      return runSftStage(ctx, stage, fromDir(m.ckpt('pretrain-student')), sft.length ? sft : coldStartData(data, 16), cfg.distill);
+    }
+    case 'student-rl':
+      return runRlStage(ctx, stage, m.ckpt('pretrain-student'), reasoning, ruleRewards(), cfg.studentRl, cfg.algo);
+    case 'r1-zero':
+      return runRlStage(ctx, stage, m.ckpt(lastBase(cfg)), reasoning, ruleRewards(), cfg.r1Zero, cfg.algo);
+    case 'dsa-warmup':
+    case 'dsa-sparse':
+      // The dense → sparse conversion of V3.2 runs on the base (see @r1-ts/model's DSA training).
+      return runDsaStage(ctx, stage, cfg, m);
+    case 'eval':
+      return evaluateStages(ctx, cfg, data, m.ckpt);
+    default:
+      throw new Error(`unknown stage ${stage}`);
+  }
+}
+
+/** The base checkpoint later stages start from: the sparse-converted one under DSA. */
+function lastBase(cfg: RecipeConfig): string {
+  return cfg.attention === 'dsa' ? 'dsa-sparse' : 'pretrain';
+}
+
+async function runDsaStage(ctx: StageContext, stage: string, cfg: RecipeConfig, m: { ckpt: (s: string) => string }): Promise<string> {
+  const from = stage === 'dsa-warmup' ? m.ckpt('pretrain') : m.ckpt('dsa-warmup');
+  const { dsaStage } = await import('./dsa_stage');
+  return dsaStage(ctx, stage, from, cfg);
+}
+
+function evaluateStages(ctx: StageContext, cfg: RecipeConfig, data: RunData, ckpt: (s: string) => string): string {
+  const { run } = ctx;
+  const evals = run.readJson<Record<string, EvalResult>>('eval.json') ?? {};
+  const targets = ['pretrain', 'cold-start', 'reasoning-rl', 'rejection-sft', 'rl-all', 'distill', 'student-rl', 'r1-zero'];
+  const completed = run.state().completed;
+  const todo = targets.filter((s) => completed[s] && !evals[s] && s !== 'reward-model');
+  ctx.emit({ type: 'stage_start', stage: 'eval', total: todo.length, done: 0 });
+  todo.forEach((stage, i) => {
+    const { model } = loadCheckpoint(ckpt(stage));
+    evals[stage] = evaluateModel(model, ctx.tokenizer, data.eval, { ...cfg.eval, seed: cfg.seed + 99 });
+    model.dispose();
+    run.writeJson('eval.json', evals);
+    ctx.emit({ type: 'progress', stage: 'eval', step: i + 1, total: todo.length, metrics: { passAt1: evals[stage].passAt1 } });
+  });
+  run.writeJson('eval.json', evals);
+  ctx.emit({ type: 'stage_end', stage: 'eval' });
+  return run.path('eval.json');
+}
+
+function versions(): Record<string, string> {
+  const out: Record<string, string> = { node: process.version };
+  for (const pkg of ['@tensorflow/tfjs', '@r1-ts/pipeline']) {
+    try {
+      const p = createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+      out[pkg] = JSON.parse(readFileSync(p, 'utf8')).version;
+    } catch {
+      // Not resolvable from here (bundled); leave it out.
+    }
+  }
+  return out;
+}

@@ -1,0 +1,95 @@
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CheckpointError, writeFileAtomic } from '@r1-ts/tensor-kernels';
+
+/** What state.json records: finished stages and where each left its final checkpoint. */
+export interface RunState {
+  /** Stage name → its final checkpoint directory (relative to the run directory). */
+  completed: Record<string, string>;
+  /** The stage in progress, if any. */
+  current: { stage: string; step: number } | null;
+  updatedAt: string;
+}
+
+/**
+ * The run directory of DESIGN.md: run.json, state.json (atomic), per-stage checkpoints,
+ * metrics.jsonl, samples.jsonl, eval.json, report.html.
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from 'node:os';
+ * import { RunDir } from '@r1-ts/pipeline';
+ * const run = new RunDir(`${tmpdir()}/runs/example`);
+ * console.log(run.state().completed); // {}
+ * ```
+ */
+export class RunDir {
+  constructor(readonly root: string) {}
+
+  /** Absolute path of a file or directory inside the run. */
+  path(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  /** Creates the directory (and parents). */
+  ensure(): void {
+    mkdirSync(this.root, { recursive: true });
+  }
+
+  /** Reads state.json (an empty state when there is none). */
+  state(): RunState {
+    const p = this.path('state.json');
+    if (!existsSync(p)) return { completed: {}, current: null, updatedAt: new Date().toISOString() };
+    try {
+      return JSON.parse(readFileSync(p, 'utf8'));
+    } catch (e) {
+      throw new CheckpointError(`${p}: not valid JSON (${(e as Error).message})`);
+    }
+  }
+
+  /** Writes state.json atomically. */
+  saveState(state: RunState): void {
+    writeFileAtomic(this.path('state.json'), JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2) + '\n');
+  }
+
+  /** Writes a JSON file atomically. */
+  writeJson(name: string, value: unknown): void {
+    writeFileAtomic(this.path(name), JSON.stringify(value, null, 2) + '\n');
+  }
+
+  /** Reads a JSON file of the run, or null. */
+  readJson<T>(name: string): T | null {
+    const p = this.path(name);
+    return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as T) : null;
+  }
+
+  /** Appends one JSON line. */
+  append(name: 'metrics.jsonl' | 'samples.jsonl', row: Record<string, unknown>): void {
+    appendFileSync(this.path(name), JSON.stringify(row) + '\n');
+  }
+
+  /** Reads a JSONL file of the run (lines cut by a crash are skipped). */
+  readJsonl(name: string): Record<string, unknown>[] {
+    const p = this.path(name);
+    if (!existsSync(p)) return [];
+    return readFileSync(p, 'utf8').split('\n').flatMap((line) => {
+      try {
+        return line.trim() ? [JSON.parse(line)] : [];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  /** The newest complete checkpoint of a stage: its directory and step, or null. */
+  latestCheckpoint(stage: string): { dir: string; step: number } | null {
+    const d = this.path(stage);
+    if (!existsSync(d)) return null;
+    const steps = readdirSync(d)
+      .map((n) => /^ckpt-(\d+)$/.exec(n))
+      .filter((m): m is RegExpExecArray => m !== null && existsSync(join(d, m[0], 'trainer.json')))
+      .map((m) => Number(m[1]))
+      .sort((a, b) => b - a);
+    return steps.length ? { dir: join(d, `ckpt-${steps[0]}`), step: steps[0] } : null;
+  }
+}
