@@ -1,2 +1,3 @@
 // Public API of @r1-ts/gspo.
-export {};
+export { gspoDefaults, gspoObjective, gspoTokenObjective } from './objective';
+export { GspoTrainer } from './trainer';

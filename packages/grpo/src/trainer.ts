@@ -1,0 +1,334 @@
+import * as tf from '@tensorflow/tfjs';
+import { Rng } from '@r1-ts/tensor-kernels';
+import { groupRelativeAdvantages } from './advantages';
+import type { RolloutRecord, StepMetrics, StepResult, TrainerEvent } from './events';
+import { LossMetricsMean, rolloutMetrics } from './metrics';
+import { lengthWeightingWarning, resolveGrpoOptions } from './options';
+import type { GrpoTrainerOptions, ResolvedGrpoOptions } from './options';
+import type { Completion, Policy, SequenceBatch } from './policy';
+import { policyLoss } from './policy_loss';
+import type { PolicyLossMetrics } from './policy_loss';
+import type { PromptSample, RewardFunction } from './rewards';
+import { hasZeroRewardStd, sampleGroups } from './rollout';
+import type { Group } from './rollout';
+import { stopGradient } from './stop_gradient';
+
+const warned = new Set<string>();
+
+/**
+ * GRPO (DeepSeekMath §4.1; R1 §2.2.1, eq. 1–3): each {@link GrpoTrainer.step} samples prompts, G
+ * completions each, scores them, computes group-relative advantages and runs μ passes of
+ * clipped-objective updates over mini-batches, calling `policy.afterOptimizerStep` after each
+ * update. The same trainer runs GSPO with `importanceSampling: 'sequence'` (or `@r1-ts/gspo`).
+ *
+ * @example
+ * ```ts
+ * import { GrpoTrainer } from '@r1-ts/grpo';
+ * import type { Policy } from '@r1-ts/grpo';
+ * declare const policy: Policy; // e.g. a @r1-ts/model Transformer
+ * const dataset = [{ prompt: '2+3=', answer: '5' }];
+ * const correct = (c: string, s: { answer: string }) => (c.trim() === s.answer ? 1 : 0);
+ * const trainer = new GrpoTrainer({ policy, dataset, rewardFunctions: [correct], numGenerations: 8, learningRate: 1e-5 });
+ * const { metrics } = await trainer.step();
+ * console.log(metrics.reward, metrics['clip_ratio/region_mean']);
+ * trainer.dispose();
+ * ```
+ */
+export class GrpoTrainer<S extends PromptSample = PromptSample> {
+  /** The validated options, every default filled in. */
+  readonly options: Readonly<ResolvedGrpoOptions>;
+  /** Reward-function names as they appear in `rewards/<name>/mean`. */
+  readonly rewardNames: readonly string[];
+  private readonly policy: Policy;
+  private readonly dataset: readonly S[];
+  private readonly rewardFunctions: ReadonlyArray<RewardFunction<S>>;
+  private readonly optimizer: tf.Optimizer;
+  private readonly ownsOptimizer: boolean;
+  private readonly onEvent?: (e: TrainerEvent) => void;
+  private readonly orderRng: Rng;
+  private readonly sampleRng: Rng;
+  private ref: Policy | null = null;
+  private order: number[] = [];
+  private cursor = 0;
+  private steps = 0;
+  private updates = 0;
+  private tokensSeen = 0;
+
+  constructor(options: GrpoTrainerOptions<S>) {
+    this.options = resolveGrpoOptions(options);
+    const o = this.options;
+    this.policy = options.policy;
+    this.dataset = options.dataset;
+    this.rewardFunctions = options.rewardFunctions;
+    this.onEvent = options.onEvent;
+    const seen = new Map<string, number>();
+    this.rewardNames = this.rewardFunctions.map((f, k) => {
+      const base = f.name || `reward_${k}`;
+      const n = (seen.get(base) ?? 0) + 1;
+      seen.set(base, n);
+      return n === 1 ? base : `${base}_${n}`;
+    });
+    this.orderRng = new Rng(o.seed);
+    this.sampleRng = this.orderRng.fork();
+    this.ownsOptimizer = !options.optimizer;
+    this.optimizer = options.optimizer ?? tf.train.adam(o.learningRate);
+    const warning = lengthWeightingWarning(o.importanceSampling, o.lossType);
+    if (warning) this.warn(warning);
+    if (o.beta > 0) this.ref = this.makeReference();
+  }
+
+  /** Trainer steps taken so far. */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** Optimizer updates taken so far. */
+  get optimizerStepCount(): number {
+    return this.updates;
+  }
+
+  /**
+   * One GRPO step: rollouts → rewards → advantages → μ × mini-batch updates. Returns the step's
+   * metrics and its scored completions.
+   */
+  async step(): Promise<StepResult<S>> {
+    const o = this.options;
+    const started = performance.now();
+    const step = ++this.steps;
+    this.emit({ type: 'step_start', step });
+
+    // Rollouts; DAPO dynamic sampling refills the batch with groups that carry signal.
+    const all: Group<S>[] = [];
+    const kept: Group<S>[] = [];
+    let round = 0;
+    do {
+      round++;
+      const need = o.promptsPerStep - kept.length;
+      const sampling = { temperature: o.temperature, topP: o.topP, maxNewTokens: o.maxCompletionLength, rng: this.sampleRng };
+      const groups = await sampleGroups(this.policy, this.nextSamples(need), o.numGenerations, sampling, this.rewardFunctions, o.rewardWeights);
+      all.push(...groups);
+      kept.push(...(o.dynamicSampling ? groups.filter((g) => !hasZeroRewardStd(g)) : groups));
+      this.emit({ type: 'rollout', step, completions: groups.length * o.numGenerations, keptGroups: kept.length, round });
+    } while (o.dynamicSampling && kept.length < o.promptsPerStep && round < o.dynamicSamplingMaxTries);
+
+    const advantages = groupRelativeAdvantages(kept.flatMap((g) => g.total), o.numGenerations, { scaleRewards: o.scaleRewards });
+    const metrics: StepMetrics = rolloutMetrics(all, this.rewardNames);
+    if (o.dynamicSampling) {
+      metrics['dynamic_sampling/tries'] = round;
+      metrics['dynamic_sampling/dropped_groups'] = all.length - kept.length;
+    }
+    if (kept.length > 0) Object.assign(metrics, this.optimise(kept, advantages, step));
+
+    if (this.ref && o.refModelSyncSteps > 0 && step % o.refModelSyncSteps === 0) {
+      this.ref.dispose();
+      this.ref = this.makeReference();
+    }
+    const completions = all.flatMap((g) => g.completions);
+    const generated = completions.reduce((a, c) => a + c.completionIds.length, 0);
+    this.tokensSeen += generated + completions.reduce((a, c) => a + c.promptIds.length, 0);
+    metrics.num_tokens = this.tokensSeen;
+    metrics['tokens/s'] = generated / Math.max(1e-9, (performance.now() - started) / 1000);
+    this.emit({ type: 'step_end', step, metrics });
+    return { step, metrics, rollouts: this.records(all, kept, advantages) };
+  }
+
+  /**
+   * Runs `steps` trainer steps and returns their metrics.
+   *
+   * @example
+   * ```ts
+   * import { GrpoTrainer } from '@r1-ts/grpo';
+   * declare const trainer: GrpoTrainer;
+   * const history = await trainer.train(200);
+   * console.log(history.at(-1)?.reward);
+   * ```
+   */
+  async train(steps: number): Promise<StepMetrics[]> {
+    const out: StepMetrics[] = [];
+    for (let i = 0; i < steps; i++) out.push((await this.step()).metrics);
+    return out;
+  }
+
+  /** Frees the reference model and the trainer-created optimizer (not the policy). */
+  dispose(): void {
+    this.ref?.dispose();
+    this.ref = null;
+    if (this.ownsOptimizer) this.optimizer.dispose();
+  }
+
+  private makeReference(): Policy {
+    const ref = this.policy.clone();
+    ref.freeze();
+    return ref;
+  }
+
+  private nextSamples(n: number): S[] {
+    const out: S[] = [];
+    for (let i = 0; i < n; i++) {
+      if (this.cursor >= this.order.length) {
+        this.order = this.orderRng.shuffle(this.dataset.map((_, j) => j));
+        this.cursor = 0;
+      }
+      out.push(this.dataset[this.order[this.cursor++]]);
+    }
+    return out;
+  }
+
+  /** μ passes of mini-batch updates over the kept groups; returns the loss-side metrics. */
+  private optimise(groups: Group<S>[], advantages: number[], step: number): StepMetrics {
+    const o = this.options;
+    const rows: Completion[] = groups.flatMap((g) => g.completions);
+    const n = rows.length;
+    const width = Math.max(1, ...rows.map((c) => c.completionIds.length));
+    const batch: SequenceBatch = { promptIds: rows.map((c) => c.promptIds), completionIds: rows.map((c) => c.completionIds), width };
+    const maskValues = new Float32Array(n * width);
+    rows.forEach((c, i) => {
+      if (!(o.maskTruncatedCompletions && c.truncated)) maskValues.fill(1, i * width, i * width + c.completionIds.length);
+    });
+    const mask = tf.tensor2d(maskValues, [n, width]); // [N, T]
+    const logOpts = { temperature: o.temperature };
+    const multiUpdate = o.numIterations > 1 || o.miniBatchSize < n;
+    let oldLogp: tf.Tensor2D | null = null;
+    if (multiUpdate) {
+      oldLogp = o.oldLogProbs === 'recompute'
+        ? tf.tidy(() => this.policy.logProbs(batch, logOpts)) // [N, T]
+        : tf.tensor2d(padRows(rows.map((c) => c.logProbs), width), [n, width]);
+    }
+    const refLogp = this.ref ? tf.tidy(() => this.ref!.logProbs(batch, logOpts)) : null; // [N, T]
+    const out: StepMetrics = {};
+    if (this.policy.entropy) {
+      out.entropy = readScalar(() => tf.div(tf.sum(tf.mul(this.policy.entropy!(batch, logOpts), mask)), tf.maximum(tf.sum(mask), 1)));
+    }
+
+    const lossMean = new LossMetricsMean();
+    let lossSum = 0;
+    let normSum = 0;
+    let updatesThisStep = 0;
+    const order = rows.map((_, i) => i);
+    for (let iteration = 0; iteration < o.numIterations; iteration++) {
+      if (o.miniBatchSize < n) this.orderRng.shuffle(order);
+      for (let s = 0; s < n; s += o.miniBatchSize) {
+        const mini = order.slice(s, s + o.miniBatchSize);
+        // Before the first update π_old is the current policy: sg(logp) makes w = 1 exactly.
+        const old = updatesThisStep === 0 ? null : oldLogp;
+        const r = this.update(mini, batch, mask, maskValues, old, refLogp, advantages);
+        lossMean.add(r.metrics);
+        lossSum += r.loss;
+        normSum += r.gradNorm;
+        updatesThisStep++;
+        this.updates++;
+        this.policy.afterOptimizerStep?.({ optimizerStep: this.updates, trainerStep: step });
+        this.emit({ type: 'optimizer_step', step, iteration, optimizerStep: this.updates, loss: r.loss, gradNorm: r.gradNorm, metrics: r.metrics });
+      }
+    }
+    tf.dispose([mask, oldLogp ?? [], refLogp ?? []]);
+
+    const lm = lossMean.value();
+    out.loss = lossSum / updatesThisStep;
+    out.grad_norm = normSum / updatesThisStep;
+    if (lm.kl !== undefined) out.kl = lm.kl;
+    out['clip_ratio/low_mean'] = lm.clipRatioLow;
+    out['clip_ratio/high_mean'] = lm.clipRatioHigh;
+    out['clip_ratio/region_mean'] = lm.clipRatioRegion;
+    return out;
+  }
+
+  /** One optimizer update over a mini-batch, gradients accumulated over micro-batches. */
+  private update(
+    mini: number[], batch: SequenceBatch, mask: tf.Tensor2D, maskValues: Float32Array,
+    oldLogp: tf.Tensor2D | null, refLogp: tf.Tensor2D | null, advantages: number[],
+  ): { loss: number; gradNorm: number; metrics: PolicyLossMetrics } {
+    const o = this.options;
+    const vars = this.policy.trainableVariables();
+    const width = batch.width;
+    // dapo normalises by the tokens of the whole mini-batch; the others by rows, so that the
+    // accumulated gradient is the mini-batch loss's gradient.
+    let miniTokens = 0;
+    for (const i of mini) for (let t = 0; t < width; t++) miniTokens += maskValues[i * width + t];
+    const metrics = new LossMetricsMean();
+    const accum = new Map<string, tf.Tensor>();
+    let loss = 0;
+    for (let u = 0; u < mini.length; u += o.microBatchSize) {
+      const idx = mini.slice(u, u + o.microBatchSize);
+      const sub: SequenceBatch = { promptIds: idx.map((i) => batch.promptIds[i]), completionIds: idx.map((i) => batch.completionIds[i]), width };
+      const scale = o.lossType === 'dapo' ? 1 : idx.length / mini.length;
+      const idxT = tf.tensor1d(idx, 'int32');
+      const subMask = tf.gather(mask, idxT) as tf.Tensor2D; // [n, T]
+      const subOld = oldLogp ? (tf.gather(oldLogp, idxT) as tf.Tensor2D) : null; // [n, T]
+      const subRef = refLogp ? (tf.gather(refLogp, idxT) as tf.Tensor2D) : null; // [n, T]
+      const { value, grads } = tf.variableGrads(() => {
+        const logp = this.policy.logProbs(sub, { temperature: o.temperature }); // [n, T]
+        const res = policyLoss(
+          { logp, oldLogp: subOld ?? stopGradient(logp), refLogp: subRef ?? undefined, mask: subMask, advantages: idx.map((i) => advantages[i]), numItemsInBatch: miniTokens },
+          { importanceSampling: o.importanceSampling, lossType: o.lossType, epsilonLow: o.epsilonLow, epsilonHigh: o.epsilonHigh, beta: o.beta, maxCompletionLength: o.maxCompletionLength },
+        );
+        metrics.add(res.metrics);
+        return tf.mul(res.loss, scale) as tf.Scalar;
+      }, vars);
+      loss += value.dataSync()[0];
+      tf.dispose([value, idxT, subMask, subOld ?? [], subRef ?? []]);
+      for (const [name, g] of Object.entries(grads)) {
+        const prev = accum.get(name);
+        accum.set(name, prev ? tf.add(prev, g) : g);
+        if (prev) tf.dispose([prev, g]);
+      }
+    }
+    const gradNorm = this.applyClipped(accum);
+    return { loss, gradNorm, metrics: metrics.value() };
+  }
+
+  /** Clips to maxGradNorm (global L2), applies, disposes; returns the norm before clipping. */
+  private applyClipped(grads: Map<string, tf.Tensor>): number {
+    const list = [...grads.values()];
+    const norm = readScalar(() => tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))));
+    const max = this.options.maxGradNorm;
+    const named: tf.NamedTensorMap = {};
+    const scale = max > 0 && norm > max ? max / (norm + 1e-6) : 1;
+    for (const [name, g] of grads) named[name] = scale === 1 ? g : tf.mul(g, scale);
+    this.optimizer.applyGradients(named);
+    tf.dispose(list);
+    if (scale !== 1) tf.dispose(Object.values(named));
+    return norm;
+  }
+
+  private records(all: Group<S>[], kept: Group<S>[], advantages: number[]): RolloutRecord<S>[] {
+    const G = this.options.numGenerations;
+    const adv = new Map(kept.map((g, k) => [g, advantages.slice(k * G, k * G + G)]));
+    return all.flatMap((g) => g.completions.map((c, j) => ({
+      sample: g.sample,
+      text: c.text,
+      length: c.completionIds.length,
+      truncated: c.truncated,
+      reward: g.total[j],
+      rewards: Object.fromEntries(this.rewardNames.map((name, k) => [name, g.perFunction[k][j]])),
+      advantage: adv.get(g)?.[j] ?? 0,
+    })));
+  }
+
+  private warn(message: string): void {
+    this.emit({ type: 'warning', message });
+    if (!this.options.quiet && !warned.has(message)) {
+      warned.add(message);
+      console.warn(`[r1-ts/grpo] ${message}`);
+    }
+  }
+
+  private emit(e: TrainerEvent): void {
+    this.onEvent?.(e);
+  }
+}
+
+/** Computes a scalar in a tidy scope and reads it back, leaving no tensor behind. */
+function readScalar(f: () => tf.Tensor): number {
+  const t = tf.tidy(f);
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+}
+
+/** Right-pads ragged rows with zeros into a flat [N·T] array. */
+function padRows(rows: ReadonlyArray<ArrayLike<number>>, width: number): Float32Array {
+  const out = new Float32Array(rows.length * width);
+  rows.forEach((r, i) => out.set(Array.from(r), i * width));
+  return out;
+}
