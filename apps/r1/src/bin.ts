@@ -1,27 +1,18 @@
 import { Command } from 'commander';
-import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
-import type { BackendName } from '@r1-ts/tensor-kernels';
-import { checkFixture, formatResult } from './golden/check';
+import { registerChat } from './commands/chat';
+import { registerEval } from './commands/eval';
+import { registerGolden } from './commands/golden';
+import { registerRun } from './commands/run';
+import { registerServe } from './commands/serve';
 
 const program = new Command()
   .name('r1')
-  .description('DeepSeek-R1 recipe in TypeScript: golden checks, benchmarks, training and serving');
+  .description("DeepSeek-R1's recipe in TypeScript: run, evaluate, chat, serve, golden checks");
 
-program
-  .command('golden')
-  .description('check this implementation against golden fixtures (golden-v1 safetensors)')
-  .argument('<files...>', 'fixture files')
-  .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
-  .action(async (files: string[], opts: { backend: BackendName }) => {
-    await initBackend({ backend: opts.backend });
-    let ok = true;
-    for (const file of files) {
-      const result = await checkFixture(file);
-      console.log(formatResult(result));
-      ok &&= result.status === 'PASS';
-    }
-    await disposeBackend();
-    process.exitCode = ok ? 0 : 1;
-  });
+registerGolden(program);
+registerRun(program);
+registerEval(program);
+registerServe(program);
+registerChat(program);
 
 await program.parseAsync();

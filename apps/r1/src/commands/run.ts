@@ -1,0 +1,92 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ConfigError, disposeBackend } from '@r1-ts/tensor-kernels';
+import { resolveRecipeConfig, runRecipe } from '@r1-ts/pipeline';
+import type { RecipeConfig } from '@r1-ts/pipeline';
+import { progressReporter } from './progress';
+import { EXIT } from './exit';
+
+interface RunFlags {
+  config?: string;
+  preset: 'demo' | 'quick';
+  out?: string;
+  resume?: string;
+  recipe?: 'r1' | 'r1-zero';
+  algo?: 'grpo' | 'gspo';
+  attention?: 'mla' | 'dsa';
+  seed?: string;
+}
+
+/** Resolves the config of `r1 run` from a preset, a config file and flags (nothing is written). */
+export function configFromFlags(flags: RunFlags): RecipeConfig {
+  if (flags.preset !== 'demo' && flags.preset !== 'quick') {
+    throw new ConfigError(`--preset must be demo or quick, got ${JSON.stringify(flags.preset)}`, ['preset']);
+  }
+  let file: unknown;
+  if (flags.config) {
+    try {
+      file = JSON.parse(readFileSync(flags.config, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`--config ${flags.config}: ${(e as Error).message}`, ['config']);
+    }
+  }
+  const overrides: Record<string, unknown> = {};
+  if (flags.recipe) overrides.recipe = flags.recipe;
+  if (flags.algo) overrides.algo = flags.algo;
+  if (flags.attention) overrides.attention = flags.attention;
+  if (flags.seed !== undefined) overrides.seed = Number(flags.seed);
+  return resolveRecipeConfig(flags.preset, file, overrides);
+}
+
+/** `r1 run`: the whole R1 recipe. */
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description("run DeepSeek-R1's recipe on a tiny model: pretrain, cold start, RL, rejection sampling, RL for all, distillation, eval")
+    .option('--config <file>', 'recipe config JSON (deep-merged over the preset)')
+    .option('--preset <name>', 'demo | quick', 'demo')
+    .option('--out <dir>', 'run directory (default runs/<name>-<time>)')
+    .option('--resume <dir>', 'continue the run in <dir> from its last checkpoints')
+    .option('--recipe <name>', 'r1 | r1-zero')
+    .option('--algo <name>', 'grpo | gspo')
+    .option('--attention <name>', 'mla | dsa')
+    .option('--seed <n>', 'seed')
+    .action(async (flags: RunFlags) => {
+      let config: RecipeConfig;
+      try {
+        config = configFromFlags(flags);
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          console.error(`r1 run: ${e.message}`);
+          process.exitCode = EXIT.config;
+          return;
+        }
+        throw e;
+      }
+      const out = resolve(flags.resume ?? flags.out ?? `runs/${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      if (flags.resume && !existsSync(out)) {
+        console.error(`r1 run: --resume ${out}: no such run directory`);
+        process.exitCode = EXIT.config;
+        return;
+      }
+      try {
+        const summary = await runRecipe(config, { out, resume: Boolean(flags.resume), onEvent: progressReporter() });
+        console.log(`\nrun directory: ${summary.runDir}  (${summary.wallSeconds.toFixed(0)} s)`);
+        console.log('stage            pass@1   cons@k   format');
+        for (const [stage, r] of Object.entries(summary.eval)) {
+          console.log(`${stage.padEnd(16)} ${(r.passAt1 * 100).toFixed(1).padStart(6)}%  ${(r.consAtK * 100).toFixed(1).padStart(6)}%  ${(r.formatRate * 100).toFixed(1).padStart(6)}%`);
+        }
+        if (summary.report) console.log(`report: ${summary.report}`);
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          console.error(`r1 run: ${e.message}`);
+          process.exitCode = EXIT.config;
+          return;
+        }
+        throw e;
+      } finally {
+        await disposeBackend();
+      }
+    });
+}
