@@ -22,3 +22,4 @@ export { siluMul, swiglu } from './ops/swiglu';
 export { tokenLogProbs, maskedCrossEntropy } from './ops/cross_entropy';
 export { attention, attentionWeights } from './ops/attention';
 export type { AttentionMaskOptions } from './ops/attention';
+export { hasFusedKernel } from './ops/fused';

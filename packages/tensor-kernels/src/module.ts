@@ -87,14 +87,19 @@ export abstract class Module {
   /**
    * Assigns parameters from a name → tensor map (names under `prefix`). Every missing tensor and
    * every shape mismatch is collected and reported at once as a {@link CheckpointError}; with
-   * `strict` (default) unexpected names under the prefix are errors too.
+   * `strict` (default) unexpected names under the prefix are errors too. Parameters for which
+   * `allowMissing` returns true keep their current values when absent (e.g. a new DSA indexer).
    */
-  loadState(state: Map<string, LoadableTensor>, options: { prefix?: string; strict?: boolean } = {}): void {
+  loadState(
+    state: Map<string, LoadableTensor>,
+    options: { prefix?: string; strict?: boolean; allowMissing?: (name: string) => boolean } = {},
+  ): void {
     const prefix = options.prefix ?? '';
     const problems: string[] = [];
     const own = this.namedParameters(prefix);
     for (const [name, v] of own) {
       const t = state.get(name);
+      if (!t && options.allowMissing?.(name)) continue;
       if (!t) {
         problems.push(`missing tensor "${name}" (expected shape [${v.shape}])`);
         continue;
@@ -111,7 +116,8 @@ export abstract class Module {
     }
     if (problems.length) throw new CheckpointError(`cannot load parameters:\n  ${problems.join('\n  ')}`);
     for (const [name, v] of own) {
-      const t = state.get(name)!;
+      const t = state.get(name);
+      if (!t) continue; // allowed to be missing: keeps its initial value
       if (t instanceof tf.Tensor) v.assign(t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
       else tf.tidy(() => v.assign(tf.tensor(Float32Array.from(t.data), t.shape, 'float32')));
     }

@@ -1,13 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
+import { Rope, asAttrs, asInputs } from '../kernel_names';
+import { expectShape, expectTensor, fail, hasFusedKernel } from './fused';
 
 /** Which pairs RoPE rotates: (2i, 2i+1) for MLA, (i, i+d/2) for the DSA indexer. */
 export type RopeLayout = 'interleaved' | 'half';
 
 /**
  * Rotates the last axis of x by the angles in cos/sin (golden/README §4.2). The output keeps the
- * input's element order.
+ * input's element order. One fused kernel forward and one backward (rotation by −angle) on
+ * cpu/wasm.
  *
- * @param x - [B, S, H, d] or [B, S, d]
+ * @param x - [B, S, H, d] or [B, S, d], float32, d even
  * @param cos - [S, d/2] (same positions for every row) or [B, S, d/2] (per-row positions)
  * @param sin - same shape as cos
  * @example
@@ -19,6 +22,24 @@ export type RopeLayout = 'interleaved' | 'half';
  * ```
  */
 export function applyRope(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, layout: RopeLayout): tf.Tensor {
+  const op = 'applyRope';
+  expectTensor(op, 'x', x, 'float32');
+  expectTensor(op, 'cos', cos, 'float32');
+  expectTensor(op, 'sin', sin, 'float32');
+  if (layout !== 'interleaved' && layout !== 'half') fail(op, 'layout', `must be 'interleaved' or 'half', got ${JSON.stringify(layout)}`);
+  if (x.rank !== 3 && x.rank !== 4) fail(op, 'x', `must be [B, S, H, d] or [B, S, d], got [${x.shape}]`);
+  const [B, S] = x.shape;
+  const d = x.shape[x.rank - 1];
+  if (d % 2 !== 0) fail(op, 'x', `last axis d must be even, got ${d}`);
+  if (cos.rank === 3) expectShape(op, 'cos', cos, [B, S, d / 2], '[B, S, d/2] from x');
+  else expectShape(op, 'cos', cos, [S, d / 2], '[S, d/2] from x, or [B, S, d/2]');
+  expectShape(op, 'sin', sin, cos.shape, "cos's shape");
+  if (!hasFusedKernel(Rope)) return applyRopeComposite(x, cos, sin, layout);
+  return tf.engine().runKernel(Rope, asInputs({ x, cos, sin }), asAttrs({ layout, inverse: false })) as tf.Tensor;
+}
+
+/** applyRope from tfjs ops, for backends without the fused kernel. */
+export function applyRopeComposite(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, layout: RopeLayout): tf.Tensor {
   return tf.tidy(() => {
     const d = x.shape[x.rank - 1];
     const half = d / 2;

@@ -1,0 +1,28 @@
+// One backend-neutral description of a fused kernel: output shapes plus a pure JS loop over typed
+// arrays. The cpu and wasm adapters turn a spec into a registered tfjs kernel.
+import type { DataType, NamedAttrMap, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+
+/** An input as the math sees it: its shape and a view of its values. */
+export interface KernelArray {
+  shape: number[];
+  values: TypedArray;
+}
+
+/** Shape and dtype of one kernel output. */
+export interface OutputSpec {
+  shape: number[];
+  dtype: DataType;
+}
+
+/** A fused kernel, independent of the backend that runs it. */
+export interface KernelSpec {
+  /** The tfjs kernel name (kernel_names.ts). */
+  kernelName: string;
+  /** Shapes and dtypes of the outputs, from the input shapes and attrs. */
+  outputs(inputs: Record<string, TensorInfo>, attrs: NamedAttrMap): OutputSpec[];
+  /** Fills every element of `outs` (they may hold garbage) from `inputs`. */
+  compute(inputs: Record<string, KernelArray>, outs: TypedArray[], attrs: NamedAttrMap): void;
+}
+
+/** Number of elements of a shape. */
+export const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
