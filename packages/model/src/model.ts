@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module, Rng, maskedCrossEntropy, rmsNorm } from '@r1-ts/tensor-kernels';
 import { Mla, MlaCache } from '@r1-ts/attention-mla';
 import type { PositionOptions } from '@r1-ts/attention-mla';
-import { SparseMla } from '@r1-ts/attention-dsa';
+import { DsaCache, SparseMla } from '@r1-ts/attention-dsa';
 import { DenseMlp, MoE, sequenceBalanceLoss } from '@r1-ts/moe';
 import type { MoeOutput } from '@r1-ts/moe';
 import { parseConfig, usesDsa } from './config';
@@ -12,6 +12,12 @@ import type { DeepSeekConfig, DeepSeekConfigInput } from './config';
 export interface SequenceOptions extends PositionOptions {
   /** [B, S] 1 for real tokens, 0 for (left) padding. */
   keyMask?: tf.Tensor;
+  /**
+   * DSA training (V3.2-Exp §2.1): `'dense'` runs dense attention and adds each indexer's KL to the
+   * dense attention (warm-up); `'sparse'` runs top-k attention and adds the indexer's KL over its
+   * selection (sparse stage). Indexer inputs are detached either way. Ignored without DSA.
+   */
+  indexerLoss?: 'dense' | 'sparse';
 }
 
 /** Routing of one MoE layer during a forward pass. */
@@ -34,6 +40,8 @@ export interface ForwardResult {
   hidden: tf.Tensor3D;
   /** One entry per MoE layer. */
   routing: LayerRouting[];
+  /** Sum of the DSA indexer losses, when `indexerLoss` was requested. */
+  indexerLoss?: tf.Scalar;
 }
 
 /** Per-layer decode caches of a generation. */
@@ -74,20 +82,31 @@ export class Block extends Module {
   }
 
   /** h [B, S, D] → h; with a cache, attention appends to it (prefill when empty, decode after). */
-  forward(h: tf.Tensor, opts: SequenceOptions = {}, cache?: MlaCache): { h: tf.Tensor3D; moe: MoeOutput | null } {
+  forward(h: tf.Tensor, opts: SequenceOptions = {}, cache?: MlaCache): { h: tf.Tensor3D; moe: MoeOutput | null; indexerLoss?: tf.Scalar } {
     const eps = this.config.rms_norm_eps;
     const x = rmsNorm(h, this.inputLayernorm, eps); // [B, S, D]
     let a: tf.Tensor3D;
-    if (!cache) a = this.selfAttn.forward(x, opts);
+    let indexerLoss: tf.Scalar | undefined;
+    const attn = this.selfAttn;
+    if (!cache && opts.indexerLoss && attn instanceof SparseMla) {
+      if (opts.indexerLoss === 'dense') {
+        a = Mla.prototype.forward.call(attn, x, opts); // the dense model the warm-up imitates
+        indexerLoss = attn.indexerLossDense(x, opts);
+      } else {
+        const r = attn.forwardTrain(x, opts);
+        a = r.y;
+        indexerLoss = r.indexerLoss;
+      }
+    } else if (!cache) a = this.selfAttn.forward(x, opts);
     else if (cache.length === 0) a = this.selfAttn.prefill(x, { ...opts, cache }).y;
     else a = this.selfAttn.decode(x, cache, opts);
     const h1 = tf.add(h, a); // [B, S, D]
     const m = rmsNorm(h1, this.postAttentionLayernorm, eps);
     if (this.mlp instanceof MoE) {
       const out = this.mlp.forwardWithRouting(m as tf.Tensor3D);
-      return { h: tf.add(h1, out.y) as tf.Tensor3D, moe: out };
+      return { h: tf.add(h1, out.y) as tf.Tensor3D, moe: out, indexerLoss };
     }
-    return { h: tf.add(h1, this.mlp.forward(m)) as tf.Tensor3D, moe: null };
+    return { h: tf.add(h1, this.mlp.forward(m)) as tf.Tensor3D, moe: null, indexerLoss };
   }
 }
 
@@ -158,6 +177,8 @@ export interface LossResult {
   ce: tf.Scalar;
   mtp: tf.Scalar | null;
   balance: tf.Scalar | null;
+  /** Sum of the DSA indexer KLs (when `indexerLoss` was requested). */
+  indexer: tf.Scalar | null;
   routing: LayerRouting[];
 }
 
@@ -213,17 +234,20 @@ export class DeepSeekModel extends Module {
   forward(tokens: tf.Tensor, opts: SequenceOptions = {}, cache?: ModelCache): ForwardResult {
     let h = this.embed(tokens); // [B, S, D]
     const routing: LayerRouting[] = [];
+    const indexer: tf.Scalar[] = [];
     this.layers.forEach((block, i) => {
       const out = block.forward(h, opts, cache?.layers[i]);
       h = out.h;
       if (out.moe) routing.push({ layer: i, expertLoad: out.moe.expertLoad, topkIdx: out.moe.topkIdx, scores: out.moe.scores });
+      if (out.indexerLoss) indexer.push(out.indexerLoss);
     });
-    return { logits: this.head(h), hidden: h, routing };
+    const indexerLoss = indexer.length ? (tf.addN(indexer) as tf.Scalar) : undefined;
+    return { logits: this.head(h), hidden: h, routing, indexerLoss };
   }
 
-  /** An empty cache for {@link DeepSeekModel.forward} (one latent cache per layer). */
+  /** An empty cache for {@link DeepSeekModel.forward} (one latent cache per layer; DSA adds the indexer keys). */
   newCache(): ModelCache {
-    const layers = this.layers.map(() => new MlaCache());
+    const layers = this.layers.map((b) => (b.selfAttn instanceof SparseMla ? new DsaCache() : new MlaCache()));
     return { layers, dispose: () => layers.forEach((c) => c.dispose()) };
   }
 
@@ -234,7 +258,7 @@ export class DeepSeekModel extends Module {
    */
   loss(tokens: tf.Tensor, opts: LossOptions = {}): LossResult {
     const [B, S] = tokens.shape as number[];
-    const { logits, hidden, routing } = this.forward(tokens, opts);
+    const { logits, hidden, routing, indexerLoss } = this.forward(tokens, opts);
     const V = this.config.vocab_size;
     const mask = opts.lossMask ? tf.slice(opts.lossMask, [0, 0], [B, S - 1]) : tf.ones([B, S - 1]); // [B, S−1]
     const targets = tf.slice(tokens, [0, 1], [B, S - 1]); // [B, S−1]
@@ -255,7 +279,8 @@ export class DeepSeekModel extends Module {
       balance = tf.addN(routing.map((r) => sequenceBalanceLoss(r.scores, r.topkIdx, alpha))) as tf.Scalar;
       total = tf.add(total, balance);
     }
-    return { total, ce, mtp, balance, routing };
+    if (indexerLoss) total = tf.add(total, indexerLoss);
+    return { total, ce, mtp, balance, routing, indexer: indexerLoss ?? null };
   }
 
   /** Aux-loss-free balancing after an optimizer step: every MoE layer's bias from its loads. */
