@@ -1,0 +1,27 @@
+// Finds the code a completion submits: its last fenced JavaScript block.
+
+const FENCE = /```[ \t]*([\w+#.-]*)[^\n]*\n([\s\S]*?)```/g;
+const JS_TAGS = new Set(['', 'js', 'javascript', 'mjs', 'cjs', 'node', 'ecmascript']);
+
+/**
+ * The last fenced code block tagged `js`/`javascript` (or `mjs`, `cjs`, `node`) or untagged, or
+ * `null` when there is none. Blocks in other languages are skipped.
+ *
+ * @example
+ * ```ts
+ * import { lastJavaScriptBlock } from '@r1-ts/rewards';
+ * lastJavaScriptBlock('try:\n```js\nconst a = 1;\n```\nfinal:\n```javascript\nconst a = 2;\n```'); // 'const a = 2;\n'
+ * ```
+ */
+export function lastJavaScriptBlock(completion: string): string | null {
+  let found: string | null = null;
+  for (const m of completion.matchAll(FENCE)) if (JS_TAGS.has(m[1].toLowerCase())) found = m[2];
+  return found;
+}
+
+/** Turns ES-module syntax the sandbox's script mode rejects into plain declarations. */
+export function stripExports(code: string): string {
+  return code
+    .replace(/^(\s*)export\s+default\s+(?=(?:async\s+)?function\b|class\b)/gm, '$1')
+    .replace(/^(\s*)export\s+(?=(?:async\s+)?function\b|class\b|const\b|let\b|var\b)/gm, '$1');
+}
