@@ -17,3 +17,7 @@ export { trainStep, SftTrainer } from './train';
 export type { StepStats, TrainStepOptions, SftOptions } from './train';
 export { saveCheckpoint, loadCheckpoint, loadOptimizerState } from './checkpoint';
 export type { Checkpoint } from './checkpoint';
+export { DeepSeekPolicy } from './policy';
+export type { PolicyCompletion, PolicySequences } from './policy';
+export { convertToDsa, indexerParameters, indexerWarmupStep } from './dsa';
+export type { IndexerSizes } from './dsa';

@@ -18,6 +18,7 @@ import { runRlStage } from './rl_stage';
 import type { NamedReward } from './rl_stage';
 import { RunDir } from './rundir';
 import { runSftStage } from './sft_stage';
+import { dsaStage } from './dsa_stage';
 import type { StageContext } from './sft_stage';
 
 /** Options of {@link runRecipe}. */
@@ -40,6 +41,8 @@ export interface RecipeSummary {
   /** Stage → evaluation. */
   eval: Record<string, EvalResult>;
   wallSeconds: number;
+  /** report.html, when written. */
+  report?: string;
 }
 
 /** The stages of each recipe, in order (R1 §2.3–2.4 and the comparisons of issue #7). */
@@ -55,9 +58,7 @@ export function recipeStages(cfg: RecipeConfig): string[] {
 /** Model config of the teacher or the student for this run's vocabulary. */
 export function stageModelConfig(cfg: RecipeConfig, which: 'teacher' | 'student', vocabSize: number): DeepSeekConfigInput {
   const base = { ...presets.tiny, ...cfg[which], vocab_size: vocabSize };
-  if (which === 'teacher' && cfg.attention === 'dsa') {
-    return { ...base, index_n_heads: cfg.teacher.index_n_heads ?? 2, index_head_dim: cfg.teacher.index_head_dim ?? 16, index_topk: cfg.teacher.index_topk ?? 16 };
-  }
+  // Pretraining is dense even under DSA: the indexers are added by the dsa-warmup stage (V3.2-Exp §2.1).
   return { ...base, index_n_heads: null, index_head_dim: null, index_topk: null };
 }
 
@@ -223,9 +224,9 @@ async function runStage(
     case 'r1-zero':
       return runRlStage(ctx, stage, m.ckpt(lastBase(cfg)), reasoning, ruleRewards(), cfg.r1Zero, cfg.algo);
     case 'dsa-warmup':
+      return dsaStage(ctx, stage, m.ckpt('pretrain'), cfg, data.documents);
     case 'dsa-sparse':
-      // The dense → sparse conversion of V3.2 runs on the base (see @r1-ts/model's DSA training).
-      return runDsaStage(ctx, stage, cfg, m);
+      return dsaStage(ctx, stage, m.ckpt('dsa-warmup'), cfg, data.documents);
     case 'eval':
       return evaluateStages(ctx, cfg, data, m.ckpt);
     default:
@@ -236,12 +237,6 @@ async function runStage(
 /** The base checkpoint later stages start from: the sparse-converted one under DSA. */
 function lastBase(cfg: RecipeConfig): string {
   return cfg.attention === 'dsa' ? 'dsa-sparse' : 'pretrain';
-}
-
-async function runDsaStage(ctx: StageContext, stage: string, cfg: RecipeConfig, m: { ckpt: (s: string) => string }): Promise<string> {
-  const from = stage === 'dsa-warmup' ? m.ckpt('pretrain') : m.ckpt('dsa-warmup');
-  const { dsaStage } = await import('./dsa_stage');
-  return dsaStage(ctx, stage, from, cfg);
 }
 
 function evaluateStages(ctx: StageContext, cfg: RecipeConfig, data: RunData, ckpt: (s: string) => string): string {
