@@ -1,0 +1,151 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '@r1-ts/tensor-kernels';
+import { generate, leftPad } from './generate';
+import { DeepSeekModel } from './model';
+import { renderChat } from './tokenizer';
+import type { Tokenizer } from './tokenizer';
+import { tokenLogProbs } from '@r1-ts/tensor-kernels';
+
+/** A sampled completion, in the shape `@r1-ts/grpo`'s `Policy.generate` returns. */
+export interface PolicyCompletion {
+  promptIds: number[];
+  completionIds: number[];
+  text: string;
+  logProbs: number[];
+  truncated: boolean;
+}
+
+/** Prompt + completion rows to score, in the shape of `@r1-ts/grpo`'s `SequenceBatch`. */
+export interface PolicySequences {
+  promptIds: ReadonlyArray<readonly number[]>;
+  completionIds: ReadonlyArray<readonly number[]>;
+  width: number;
+}
+
+/**
+ * A {@link DeepSeekModel} with its tokenizer as a policy for RL trainers: it implements
+ * `@r1-ts/grpo`'s `Policy` interface structurally (this package does not depend on grpo). Text
+ * prompts are rendered with R1's chat template; the MoE expert biases are updated after every
+ * optimizer step from the expert loads of the passes since the last one.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from '@r1-ts/tensor-kernels';
+ * import { CharTokenizer, DeepSeekModel, DeepSeekPolicy, presets } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['1+1?', '2']);
+ * const policy = new DeepSeekPolicy(new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }), tok);
+ * const [c] = policy.generate(['1+1?'], { temperature: 1, topP: 1, maxNewTokens: 4, rng: new Rng(0) });
+ * console.log(c.completionIds.length <= 4);
+ * ```
+ */
+export class DeepSeekPolicy {
+  private frozen = false;
+  private loads = new Map<number, Float64Array>();
+
+  constructor(
+    readonly model: DeepSeekModel,
+    readonly tokenizer: Tokenizer,
+    readonly options: { chatTemplate?: boolean; biasUpdateGamma?: number } = {},
+  ) {}
+
+  /** Token ids of a prompt (text is chat-rendered unless `chatTemplate: false`). */
+  encodePrompt(prompt: string | readonly number[]): number[] {
+    if (typeof prompt !== 'string') return [...prompt];
+    const text = this.options.chatTemplate === false ? prompt : renderChat([{ role: 'user', content: prompt }]);
+    return this.tokenizer.encode(text);
+  }
+
+  /** Samples one completion per prompt with the latent cache; no tensors are left behind. */
+  generate(prompts: readonly (string | readonly number[])[], options: { temperature: number; topP: number; maxNewTokens: number; rng: Rng }): PolicyCompletion[] {
+    const ids = prompts.map((p) => this.encodePrompt(p));
+    const results = generate(this.model, this.tokenizer, ids, {
+      temperature: options.temperature, topP: options.topP, maxNewTokens: options.maxNewTokens, rng: options.rng,
+    });
+    return results.map((r, i) => ({ promptIds: ids[i], completionIds: r.tokens, text: r.text, logProbs: r.logProbs, truncated: r.truncated }));
+  }
+
+  /**
+   * log p(completion tokens | prompt) [N, width], differentiable. Prompts are left-padded so every
+   * completion starts at the same column.
+   */
+  logProbs(batch: PolicySequences, options: { temperature?: number } = {}): tf.Tensor2D {
+    return tf.tidy(() => {
+      const { tokens, keyMask, positions, P } = this.layout(batch);
+      const { logits, routing } = this.model.forward(tokens, { keyMask, positions });
+      this.recordLoads(routing);
+      const [N, , V] = logits.shape;
+      let l = tf.slice(logits, [0, P - 1, 0], [N, batch.width, V]); // [N, T, V]: position P−1+t predicts completion token t
+      const t = options.temperature ?? 1;
+      if (t !== 1) l = tf.div(l, t);
+      return tokenLogProbs(l, tf.slice(tokens, [0, P], [N, batch.width])) as tf.Tensor2D;
+    });
+  }
+
+  /** Per-token entropy [N, width] of the temperature-scaled next-token distribution (no gradient). */
+  entropy(batch: PolicySequences, options: { temperature?: number } = {}): tf.Tensor2D {
+    return tf.tidy(() => {
+      const { tokens, keyMask, positions, P } = this.layout(batch);
+      const { logits } = this.model.forward(tokens, { keyMask, positions });
+      const [N, , V] = logits.shape;
+      const l = tf.div(tf.slice(logits, [0, P - 1, 0], [N, batch.width, V]), options.temperature ?? 1);
+      const lsm = tf.logSoftmax(l);
+      return tf.neg(tf.sum(tf.mul(tf.exp(lsm), lsm), -1)) as tf.Tensor2D;
+    });
+  }
+
+  /** Left-padded prompts followed by right-padded completions of width `batch.width`. */
+  private layout(batch: PolicySequences) {
+    const pad = this.tokenizer.special.pad;
+    const { tokens: promptTokens, keyMask: promptMask, positions: promptPos } = leftPad(batch.promptIds.map((p) => [...p]), pad);
+    const P = promptTokens.shape[1];
+    const T = batch.width;
+    const N = batch.promptIds.length;
+    const comp = new Int32Array(N * T).fill(pad);
+    batch.completionIds.forEach((c, i) => c.forEach((id, t) => t < T && (comp[i * T + t] = id)));
+    const tokens = tf.concat([promptTokens, tf.tensor2d(comp, [N, T], 'int32')], 1); // [N, P+T]
+    const keyMask = tf.concat([promptMask, tf.ones([N, T])], 1); // [N, P+T]
+    const positions = promptPos.map((row) => {
+      const start = row[row.length - 1] + 1;
+      return [...row, ...Array.from({ length: T }, (_, t) => start + t)];
+    });
+    return { tokens, keyMask, positions, P };
+  }
+
+  private recordLoads(routing: { layer: number; expertLoad: Int32Array }[]): void {
+    for (const r of routing) {
+      const acc = this.loads.get(r.layer) ?? new Float64Array(r.expertLoad.length);
+      for (let e = 0; e < acc.length; e++) acc[e] += r.expertLoad[e];
+      this.loads.set(r.layer, acc);
+    }
+  }
+
+  /** The model's trainable variables (none once frozen). */
+  trainableVariables(): tf.Variable[] {
+    return this.frozen ? [] : this.model.trainableVariables();
+  }
+
+  /** An independent copy with the same weights (the reference model). */
+  clone(): DeepSeekPolicy {
+    const copy = new DeepSeekModel(this.model.config, { seed: 0 });
+    copy.loadState(this.model.namedParameters());
+    return new DeepSeekPolicy(copy, this.tokenizer, this.options);
+  }
+
+  /** No trainable variables from now on. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** Aux-loss-free balancing from the expert loads seen since the last optimizer step. */
+  afterOptimizerStep(): void {
+    if (this.frozen) return;
+    const routing = [...this.loads].map(([layer, expertLoad]) => ({ layer, expertLoad }));
+    this.model.updateMoeBiases(routing, this.options.biasUpdateGamma);
+    this.loads.clear();
+  }
+
+  /** Frees the model. */
+  dispose(): void {
+    this.model.dispose();
+  }
+}
