@@ -11,3 +11,4 @@ export { buildRunData, coldStartData, generalSft } from './corpus';
 export type { RunData } from './corpus';
 export { PreferenceRewardModel } from './reward_model';
 export type { PipelineEvent } from './events';
+export { renderReport, writeReport } from './report';

@@ -19,6 +19,7 @@ import type { NamedReward } from './rl_stage';
 import { RunDir } from './rundir';
 import { runSftStage } from './sft_stage';
 import { dsaStage } from './dsa_stage';
+import { writeReport } from './report';
 import type { StageContext } from './sft_stage';
 
 /** Options of {@link runRecipe}. */
@@ -137,7 +138,14 @@ export async function runRecipe(cfg: RecipeConfig, options: RunRecipeOptions): P
     if (options.stopAfter === stage) break;
   }
   const evals = run.readJson<Record<string, EvalResult>>('eval.json') ?? {};
-  return { runDir: run.root, checkpoints: { ...state.completed }, eval: evals, wallSeconds: (performance.now() - t0) / 1000 };
+  const wallSeconds = (performance.now() - t0) / 1000;
+  const finished = stages.every((s) => state.completed[s]);
+  if (finished) {
+    const timing = run.readJson<Record<string, number>>('timing.json') ?? {};
+    run.writeJson('timing.json', { ...timing, wallSeconds: (timing.wallSeconds ?? 0) + wallSeconds });
+  }
+  const report = finished ? await writeReport(run.root) : undefined;
+  return { runDir: run.root, checkpoints: { ...state.completed }, eval: evals, wallSeconds, report };
 }
 
 async function runStage(
