@@ -3,6 +3,7 @@ import { registerChat } from './commands/chat';
 import { registerEval } from './commands/eval';
 import { registerGolden } from './commands/golden';
 import { registerRun } from './commands/run';
+import { registerReport } from './commands/report';
 import { registerServe } from './commands/serve';
 
 const program = new Command()
@@ -12,6 +13,7 @@ const program = new Command()
 registerGolden(program);
 registerRun(program);
 registerEval(program);
+registerReport(program);
 registerServe(program);
 registerChat(program);
 

@@ -1,0 +1,22 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { writeReport } from '@r1-ts/pipeline';
+import { EXIT } from './exit';
+
+/** `r1 report DIR`: (re)writes a run's report.html. */
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description("write <dir>/report.html from a run directory's metrics, samples and eval")
+    .argument('<dir>', 'run directory')
+    .action(async (dir: string) => {
+      const root = resolve(dir);
+      if (!existsSync(root)) {
+        console.error(`r1 report: ${root}: no such run directory`);
+        process.exitCode = EXIT.config;
+        return;
+      }
+      console.log(await writeReport(root));
+    });
+}
