@@ -8,6 +8,7 @@ export type {
 export { stopGradient } from './stop_gradient';
 export { GrpoTrainer } from './trainer';
 export { lengthWeightingWarning } from './options';
+export { grpoOptionsSchema } from './options';
 export type { GrpoTrainerOptions, ResolvedGrpoOptions } from './options';
 export type { StepMetrics, RolloutRecord, StepResult, TrainerEvent } from './events';
 export { scoreCompletions } from './rewards';

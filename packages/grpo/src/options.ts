@@ -90,7 +90,16 @@ export interface GrpoTrainerOptions<S extends PromptSample = PromptSample> {
 const int = (min: number) => z.number().int().min(min);
 const pos = () => z.number().positive();
 
-const schema = z.object({
+/**
+ * The zod schema that validates and defaults {@link GrpoTrainerOptions}' numeric and enum options.
+ *
+ * @example
+ * ```ts
+ * import { grpoOptionsSchema } from '@r1-ts/grpo';
+ * console.log(grpoOptionsSchema.parse({}).numGenerations); // 8
+ * ```
+ */
+export const grpoOptionsSchema = z.object({
   numGenerations: int(2).default(8),
   promptsPerStep: int(1).default(4),
   miniBatchSize: int(1).optional(),
@@ -126,7 +135,7 @@ const schema = z.object({
  * console.log(trainer.options.numGenerations, trainer.options.lossType); // 8 'grpo' by default
  * ```
  */
-export type ResolvedGrpoOptions = z.output<typeof schema> & {
+export type ResolvedGrpoOptions = z.output<typeof grpoOptionsSchema> & {
   epsilonHigh: number;
   miniBatchSize: number;
   microBatchSize: number;
@@ -157,7 +166,7 @@ export function resolveGrpoOptions<S extends PromptSample>(o: GrpoTrainerOptions
   weights.forEach((w, k) => {
     if (typeof w !== 'number' || !Number.isFinite(w)) throw new ConfigError(`options.rewardWeights[${k}] must be a finite number, got ${w}`, [`rewardWeights.${k}`]);
   });
-  const parsed = schema.safeParse(o);
+  const parsed = grpoOptionsSchema.safeParse(o);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue.path.join('.');

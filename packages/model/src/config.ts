@@ -63,7 +63,17 @@ const ignored = Object.fromEntries(
   ].map((k) => [k, z.unknown().optional()]),
 );
 
-const schema = z
+/**
+ * The zod schema of a Hugging Face DeepSeek-V3 `config.json` (plus V3.2's `index_*`), with the
+ * cross-field checks; {@link parseConfig} reports its issues as one ConfigError.
+ *
+ * @example
+ * ```ts
+ * import { deepSeekConfigSchema, presets } from '@r1-ts/model';
+ * console.log(deepSeekConfigSchema.safeParse(presets.tiny).success); // true
+ * ```
+ */
+export const deepSeekConfigSchema = z
   .object({ ...core, ...ignored })
   .strict()
   .superRefine((c, ctx) => {
@@ -93,9 +103,9 @@ const schema = z
   });
 
 /** A validated DeepSeek-V3 (optionally V3.2 DSA) model config in Hugging Face field names. */
-export type DeepSeekConfig = z.output<typeof schema>;
+export type DeepSeekConfig = z.output<typeof deepSeekConfigSchema>;
 /** What {@link parseConfig} accepts (fields with defaults may be omitted). */
-export type DeepSeekConfigInput = z.input<typeof schema>;
+export type DeepSeekConfigInput = z.input<typeof deepSeekConfigSchema>;
 
 /**
  * Validates a Hugging Face DeepSeek-V3 `config.json` object. Every problem (wrong type, missing
@@ -109,7 +119,7 @@ export type DeepSeekConfigInput = z.input<typeof schema>;
  * ```
  */
 export function parseConfig(raw: unknown, source = 'config'): DeepSeekConfig {
-  const result = schema.safeParse(raw);
+  const result = deepSeekConfigSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
     const path = i.path.length ? `${source}.${i.path.join('.')}` : source;
@@ -173,7 +183,15 @@ export function withAttention(
   return parseConfig({ ...config, ...base });
 }
 
-/** True when the config selects DeepSeek Sparse Attention (V3.2). */
+/**
+ * True when the config selects DeepSeek Sparse Attention (V3.2): `index_topk` is set.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig, presets, usesDsa } from '@r1-ts/model';
+ * console.log(usesDsa(parseConfig(presets.small)), usesDsa(parseConfig(presets.tiny))); // true false
+ * ```
+ */
 export function usesDsa(config: DeepSeekConfig): boolean {
   return config.index_topk !== null;
 }

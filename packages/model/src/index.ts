@@ -1,5 +1,5 @@
 // Public API of @r1-ts/model.
-export { parseConfig, presets, withAttention, usesDsa } from './config';
+export { parseConfig, presets, withAttention, usesDsa, deepSeekConfigSchema } from './config';
 export type { DeepSeekConfig, DeepSeekConfigInput } from './config';
 export { DeepSeekModel, Block, MtpModule } from './model';
 export type { SequenceOptions, LayerRouting, ForwardResult, ModelCache, LossOptions, LossResult } from './model';

@@ -51,7 +51,17 @@ const rl = z
 
 const sft = z.object({ steps: int(0), batchSize: int(1), lr: pos(), checkpointEvery: int(1) }).strict();
 
-const schema = z
+/**
+ * The zod schema of a recipe config (strict: unknown keys are errors); {@link resolveRecipeConfig}
+ * reports its issues as one ConfigError.
+ *
+ * @example
+ * ```ts
+ * import { recipeConfigSchema, recipePresets } from '@r1-ts/pipeline';
+ * console.log(recipeConfigSchema.safeParse(recipePresets.quick).success); // true
+ * ```
+ */
+export const recipeConfigSchema = z
   .object({
     name: z.string().min(1).regex(/^[\w.-]+$/, 'letters, digits, dot, dash or underscore'),
     seed: int(0),
@@ -76,7 +86,7 @@ const schema = z
   .strict();
 
 /** A validated recipe config (every field present). */
-export type RecipeConfig = z.output<typeof schema>;
+export type RecipeConfig = z.output<typeof recipeConfigSchema>;
 
 /** Deep partial of {@link RecipeConfig}: what a config file or CLI flags may set. */
 export type RecipeConfigInput = { [K in keyof RecipeConfig]?: RecipeConfig[K] extends object ? Partial<RecipeConfig[K]> : RecipeConfig[K] };
@@ -158,7 +168,7 @@ export const recipePresets: Record<'demo' | 'quick', RecipeConfig> = { demo, qui
 export function resolveRecipeConfig(preset: 'demo' | 'quick', ...layers: unknown[]): RecipeConfig {
   let merged: unknown = structuredClone(recipePresets[preset]);
   for (const layer of layers) if (layer !== undefined) merged = deepMerge(merged, layer);
-  const result = schema.safeParse(merged);
+  const result = recipeConfigSchema.safeParse(merged);
   if (result.success) return result.data;
   const problems = result.error.issues.map((i) => {
     const path = ['config', ...i.path].join('.');

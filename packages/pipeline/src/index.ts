@@ -1,5 +1,5 @@
 // Public API of @r1-ts/pipeline.
-export { resolveRecipeConfig, recipePresets } from './config';
+export { resolveRecipeConfig, recipePresets, recipeConfigSchema } from './config';
 export type { RecipeConfig, RecipeConfigInput } from './config';
 export { runRecipe, recipeStages, stageModelConfig } from './recipe';
 export type { RunRecipeOptions, RecipeSummary } from './recipe';

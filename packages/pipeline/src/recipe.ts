@@ -87,9 +87,12 @@ function ruleRewards(): NamedReward<TaskSample>[] {
  *
  * @example
  * ```ts
+ * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
  * import { resolveRecipeConfig, runRecipe } from '@r1-ts/pipeline';
- * const summary = await runRecipe(resolveRecipeConfig('quick'), { out: `${tmpdir()}/runs/quick` });
+ * const out = join(mkdtempSync(join(tmpdir(), 'r1-')), 'quick');
+ * const summary = await runRecipe(resolveRecipeConfig('quick'), { out });
  * console.log(summary.eval['cold-start']?.passAt1);
  * ```
  */

@@ -364,8 +364,11 @@ ${samplesHtml(a)}
  *
  * @example
  * ```ts
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
  * import { writeReport } from '@r1-ts/pipeline';
- * const path = await writeReport('runs/demo');
+ * const path = await writeReport(mkdtempSync(join(tmpdir(), 'run-'))); // an empty run renders too
  * console.log(`open ${path}`);
  * ```
  */
