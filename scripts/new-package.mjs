@@ -51,16 +51,9 @@ write('tsconfig.json', JSON.stringify({
 }, null, 2) + '\n');
 
 write('tsup.config.ts', `import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base';
 
-export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  clean: true,
-  target: 'node20',
-  shims: true,
-});
+export default defineConfig(packageBuild);
 `);
 
 write('typedoc.json', JSON.stringify({

@@ -1,20 +1,7 @@
 import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base';
 
 export default defineConfig([
-  {
-    entry: ['src/index.ts'],
-    format: ['esm', 'cjs'],
-    dts: true,
-    sourcemap: true,
-    clean: true,
-    target: 'node20',
-    shims: true,
-  },
-  {
-    entry: ['src/bin.ts'],
-    format: ['esm'],
-    sourcemap: true,
-    target: 'node20',
-    banner: { js: '#!/usr/bin/env node' },
-  },
+  packageBuild,
+  { entry: ['src/bin.ts'], format: ['esm'], sourcemap: true, target: 'node20', banner: { js: '#!/usr/bin/env node' } },
 ]);
