@@ -1,6 +1,133 @@
+import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
+import type { BackendName } from '@r1-ts/tensor-kernels';
+import { loadCheckpoint, renderChat } from '@r1-ts/model';
+import type { ChatMessage } from '@r1-ts/model';
+import { Engine } from '../serve/engine';
+import { ReasoningSplitter, splitReasoning } from '../serve/reasoning';
+import { EXIT } from './exit';
 
-/** `r1 chat`: being written (issue #8). */
+interface ChatFlags {
+  temperature: string;
+  topP: string;
+  maxTokens: string;
+  system?: string;
+  backend: BackendName;
+}
+
+const DIM = '\x1b[2m';
+const RESET = '\x1b[0m';
+
+/**
+ * `r1 chat CKPT`: a terminal chat with a checkpoint. Tokens stream as they are sampled; the reasoning
+ * (`<think>…</think>`) is shown dimmed, the answer plain. Ctrl-C during a reply stops that reply;
+ * Ctrl-C at the prompt (or Ctrl-D, or `/exit`) quits. `/reset` clears the history.
+ *
+ * @example
+ * ```ts
+ * import { Command } from 'commander';
+ * const program = new Command();
+ * registerChat(program);
+ * await program.parseAsync(['chat', 'runs/demo/final'], { from: 'user' });
+ * ```
+ */
 export function registerChat(program: Command): void {
-  void program;
+  program
+    .command('chat')
+    .description('chat with a checkpoint in the terminal (streaming; reasoning dimmed; Ctrl-C stops a reply)')
+    .argument('<ckpt>', 'checkpoint directory')
+    .option('--temperature <t>', 'sampling temperature', '0.6')
+    .option('--top-p <p>', 'nucleus sampling', '0.95')
+    .option('--max-tokens <n>', 'reply budget (default: what fits in the context)')
+    .option('--system <text>', 'system prompt')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
+    .action(async (ckpt: string, flags: ChatFlags) => {
+      let loaded;
+      try {
+        await initBackend({ backend: flags.backend, quiet: true });
+        loaded = loadCheckpoint(ckpt);
+      } catch (e) {
+        console.error(`r1 chat: ${(e as Error).message}`);
+        process.exitCode = EXIT.config;
+        return;
+      }
+      const { model, tokenizer } = loaded;
+      if (!tokenizer) {
+        console.error(`r1 chat: ${ckpt}: no tokenizer.json`);
+        process.exitCode = EXIT.config;
+        return;
+      }
+      const engine = new Engine(model, tokenizer, { maxBatch: 1 });
+      const color = Boolean(process.stdout.isTTY);
+      const rl = createInterface({ input: process.stdin, output: process.stdout });
+      let generation: AbortController | null = null;
+      rl.on('SIGINT', () => {
+        if (generation) generation.abort(); // stop this reply, keep the chat
+        else rl.close(); // at the prompt: quit
+      });
+      const history: ChatMessage[] = flags.system ? [{ role: 'system', content: flags.system }] : [];
+      console.log(`r1 chat: ${ckpt} (Ctrl-C stops a reply; /reset clears the history; /exit quits)`);
+      rl.setPrompt('> ');
+      rl.prompt();
+      // The line iterator buffers input typed (or piped) during a reply; it ends on Ctrl-D / Ctrl-C.
+      for await (const line of rl) {
+        if (line.trim() === '/exit') break;
+        if (line.trim() === '/reset') {
+          history.splice(flags.system ? 1 : 0);
+          rl.prompt();
+          continue;
+        }
+        if (!line.trim()) {
+          rl.prompt();
+          continue;
+        }
+        history.push({ role: 'user', content: line });
+        let prompt: number[];
+        try {
+          prompt = tokenizer.encode(renderChat(history));
+        } catch (e) {
+          console.log(`(${(e as Error).message})`);
+          history.pop();
+          rl.prompt();
+          continue;
+        }
+        const room = model.config.max_position_embeddings - prompt.length;
+        const maxTokens = Math.min(room, flags.maxTokens ? Number(flags.maxTokens) : room);
+        if (maxTokens < 1) {
+          console.log('(the conversation fills the context window; /reset to start over)');
+          history.pop();
+          rl.prompt();
+          continue;
+        }
+        const splitter = new ReasoningSplitter();
+        let inReasoning = false;
+        const show = (d: { reasoning?: string; content?: string }) => {
+          if (d.reasoning) {
+            if (!inReasoning && color) process.stdout.write(DIM);
+            inReasoning = true;
+            process.stdout.write(d.reasoning);
+          }
+          if (d.content) {
+            if (inReasoning) process.stdout.write(color ? `${RESET}\n` : '\n');
+            inReasoning = false;
+            process.stdout.write(d.content);
+          }
+        };
+        generation = new AbortController();
+        const res = await engine.submit({
+          prompt, maxTokens, seed: Date.now() | 0, signal: generation.signal,
+          sampling: { temperature: Number(flags.temperature), topP: Number(flags.topP) },
+          onText: (delta) => show(splitter.push(delta)),
+        });
+        show(splitter.end());
+        generation = null;
+        process.stdout.write(`${color && inReasoning ? RESET : ''}${res.finishReason === 'abort' ? ' [stopped]' : ''}\n`);
+        history.push({ role: 'assistant', content: splitReasoning(res.text).content });
+        rl.prompt();
+      }
+      rl.close();
+      model.dispose();
+      await disposeBackend();
+    });
 }

@@ -1,6 +1,109 @@
 import type { Command } from 'commander';
+import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
+import type { BackendName } from '@r1-ts/tensor-kernels';
+import { loadCheckpoint } from '@r1-ts/model';
+import { evalProblems, formatEval, sampleEndpoint, sampleInProcess, scoreSamples } from '../serve/evaluate';
+import type { EvalSettings } from '../serve/evaluate';
+import { EXIT } from './exit';
 
-/** `r1 eval`: being written (issue #8). */
+interface EvalFlags {
+  endpoint?: string;
+  model?: string;
+  apiKey?: string;
+  task: string;
+  digits: string;
+  problems: string;
+  k: string;
+  seed: string;
+  temperature: string;
+  topP: string;
+  maxTokens: string;
+  concurrency: string;
+  backend: BackendName;
+  json?: boolean;
+}
+
+/**
+ * `r1 eval CKPT` (in process) or `r1 eval --endpoint URL --model NAME` (any OpenAI-compatible server):
+ * pass@1 / cons@k on held-out problems of a task. Same seed → same samples on both paths.
+ *
+ * @example
+ * ```ts
+ * import { Command } from 'commander';
+ * const program = new Command();
+ * registerEval(program);
+ * await program.parseAsync(['eval', '--endpoint', 'http://127.0.0.1:8000/v1', '--model', 'r1-ts', '--task', 'addition'], { from: 'user' });
+ * ```
+ */
 export function registerEval(program: Command): void {
-  void program;
+  program
+    .command('eval')
+    .description('pass@1 / cons@k of a checkpoint, or of any OpenAI-compatible model (--endpoint), on a task')
+    .argument('[ckpt]', 'checkpoint directory (omit with --endpoint)')
+    .option('--endpoint <url>', 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1')
+    .option('--model <name>', 'model id at the endpoint (default: the first of GET /models)')
+    .option('--api-key <key>', 'API key (default: $OPENAI_API_KEY)')
+    .option('--task <name>', 'addition', 'addition')
+    .option('--digits <n>', 'operand digits', '3')
+    .option('--problems <n>', 'held-out problems', '100')
+    .option('--k <n>', 'samples per problem', '4')
+    .option('--seed <n>', 'problem split and sampling seed', '0')
+    .option('--temperature <t>', 'sampling temperature (R1 §3: 0.6)', '0.6')
+    .option('--top-p <p>', 'nucleus sampling (R1 §3: 0.95)', '0.95')
+    .option('--max-tokens <n>', 'completion budget', '64')
+    .option('--concurrency <n>', 'requests in flight (--endpoint)', '8')
+    .option('--backend <name>', 'auto | tensorflow | wasm | cpu (in process)', 'auto')
+    .option('--json', 'print the result as JSON')
+    .action(async (ckpt: string | undefined, flags: EvalFlags) => {
+      const fail = (message: string) => {
+        console.error(`r1 eval: ${message}`);
+        process.exitCode = EXIT.config;
+      };
+      if (Boolean(ckpt) === Boolean(flags.endpoint)) return fail('give either a checkpoint directory or --endpoint URL');
+      const ints: Record<string, [string, number]> = { digits: [flags.digits, 1], problems: [flags.problems, 1], k: [flags.k, 1], seed: [flags.seed, -(2 ** 30)], 'max-tokens': [flags.maxTokens, 1], concurrency: [flags.concurrency, 1] };
+      for (const [name, [raw, min]] of Object.entries(ints)) {
+        if (!Number.isInteger(Number(raw)) || Number(raw) < min) return fail(`--${name} must be an integer >= ${min}, got ${raw}`);
+      }
+      const temperature = Number(flags.temperature);
+      const topP = Number(flags.topP);
+      if (!(temperature >= 0)) return fail(`--temperature must be >= 0, got ${flags.temperature}`);
+      if (!(topP > 0 && topP <= 1)) return fail(`--top-p must be in (0, 1], got ${flags.topP}`);
+      const settings: EvalSettings = { k: Number(flags.k), temperature, topP, maxNewTokens: Number(flags.maxTokens), seed: Number(flags.seed) };
+      let problems;
+      try {
+        problems = evalProblems(flags.task, { digits: Number(flags.digits), problems: Number(flags.problems), seed: settings.seed });
+      } catch (e) {
+        return fail((e as Error).message);
+      }
+      let name: string;
+      let samples;
+      try {
+        if (flags.endpoint) {
+          name = flags.model ?? (await firstModel(flags.endpoint, flags.apiKey));
+          samples = await sampleEndpoint({ baseURL: flags.endpoint, model: name, apiKey: flags.apiKey, concurrency: Number(flags.concurrency) }, problems, settings);
+        } else {
+          await initBackend({ backend: flags.backend, quiet: true });
+          const { model, tokenizer } = loadCheckpoint(ckpt!);
+          if (!tokenizer) return fail(`${ckpt}: no tokenizer.json`);
+          name = ckpt!;
+          samples = await sampleInProcess(model, tokenizer, problems, settings);
+          model.dispose();
+          await disposeBackend();
+        }
+      } catch (e) {
+        console.error(`r1 eval: ${(e as Error).message}`);
+        process.exitCode = EXIT.failure;
+        return;
+      }
+      const result = scoreSamples(problems, samples);
+      const task = `${flags.task} (digits ${flags.digits}, T ${temperature}, top-p ${topP}, seed ${settings.seed})`;
+      console.log(flags.json ? JSON.stringify({ model: name, task: flags.task, ...result }) : formatEval(name, task, result));
+    });
+}
+
+async function firstModel(baseURL: string, apiKey?: string): Promise<string> {
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ baseURL, apiKey: apiKey ?? process.env.OPENAI_API_KEY ?? 'not-needed' });
+  for await (const m of client.models.list()) return m.id;
+  throw new Error(`${baseURL}/models lists no model; pass --model`);
 }

@@ -1,0 +1,218 @@
+// `r1 serve`: an OpenAI-compatible HTTP server (node:http) over an {@link Engine}.
+//   POST /v1/chat/completions   messages, temperature, top_p, max_tokens, stop, n, seed, stream (SSE)
+//   GET  /v1/models             the one served model
+//   GET  /health                liveness + scheduler counters (503 while draining)
+import { randomBytes, randomInt } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { renderChat } from '@r1-ts/model';
+import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+import { Engine, choiceSeed } from './engine';
+import type { EngineOptions, EngineStats, SequenceResult } from './engine';
+import { ReasoningSplitter, splitReasoning } from './reasoning';
+import { ApiError, parseChatRequest } from './schema';
+import type { ChatRequest } from './schema';
+
+/** Options of {@link startServer}. */
+export interface ServeOptions extends EngineOptions {
+  model: DeepSeekModel;
+  tokenizer: Tokenizer;
+  /** The id clients pass as `model` (and /v1/models lists). Default 'r1-ts'. */
+  modelName?: string;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 8000; 0 picks a free port. */
+  port?: number;
+  /** Largest request body in bytes (413 beyond). Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** e.g. `http://127.0.0.1:8000` (no trailing slash; the OpenAI base URL is `${url}/v1`). */
+  url: string;
+  port: number;
+  engine: Engine;
+  server: Server;
+  /** Requests accepted on /v1/chat/completions (after validation). */
+  stats(): EngineStats & { requests: number; rejected: number };
+  /** Stops accepting requests, lets in-flight ones finish, then closes. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Starts the OpenAI-compatible server.
+ *
+ * @example
+ * ```ts
+ * import { loadCheckpoint } from '@r1-ts/model';
+ * const { model, tokenizer } = loadCheckpoint('runs/demo/final');
+ * const srv = await startServer({ model, tokenizer: tokenizer!, port: 0 });
+ * console.log(`${srv.url}/v1`); // give this to any OpenAI client
+ * await srv.drain();
+ * ```
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { model, tokenizer } = options;
+  const modelName = options.modelName ?? 'r1-ts';
+  const engine = new Engine(model, tokenizer, options);
+  const created = Math.floor(Date.now() / 1000);
+  const counters = { requests: 0, rejected: 0 };
+  let draining = false;
+  const inflight = new Set<Promise<void>>();
+
+  const handler = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (req.method === 'GET' && path === '/health') {
+        return sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok', model: modelName, ...engine.stats() });
+      }
+      if (req.method === 'GET' && (path === '/v1/models' || path === `/v1/models/${modelName}`)) {
+        const card = { id: modelName, object: 'model', created, owned_by: 'r1-ts' };
+        return sendJson(res, 200, path === '/v1/models' ? { object: 'list', data: [card] } : card);
+      }
+      if (path === '/v1/chat/completions') {
+        if (req.method !== 'POST') throw new ApiError(405, `${req.method} is not allowed on ${path}; use POST`, { code: 'method_not_allowed' });
+        if (draining) throw new ApiError(503, 'the server is shutting down', { code: 'shutting_down' });
+        const body = await readJson(req, options.maxBodyBytes ?? 1 << 20);
+        const chat = parseChatRequest(body);
+        if (chat.model !== modelName) {
+          throw new ApiError(404, `The model \`${chat.model}\` does not exist; this server serves \`${modelName}\``, { param: 'model', code: 'model_not_found' });
+        }
+        counters.requests++;
+        return await complete(chat, res);
+      }
+      throw new ApiError(404, `no route for ${req.method} ${path}`, { code: 'not_found' });
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError(500, (e as Error).message ?? String(e));
+      if (err.status < 500) counters.rejected++;
+      if (!res.headersSent) sendJson(res, err.status, err.body());
+      else res.end();
+    }
+  };
+
+  /** Runs the n sequences of a request, answering in one JSON body or as server-sent events. */
+  const complete = async (chat: ChatRequest, res: ServerResponse) => {
+    const prompt = encodePrompt(tokenizer, chat);
+    const limit = model.config.max_position_embeddings;
+    const room = limit - prompt.length;
+    const maxTokens = chat.maxTokens ?? room;
+    if (room < 1 || maxTokens > room) {
+      throw new ApiError(400, `This model's maximum context length is ${limit} tokens. However, you requested ${prompt.length + maxTokens} tokens (${prompt.length} in the messages, ${maxTokens} in the completion).`, {
+        param: 'messages', code: 'context_length_exceeded',
+      });
+    }
+    const id = `chatcmpl-${randomBytes(12).toString('hex')}`;
+    const now = Math.floor(Date.now() / 1000);
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort(); // the client went away: free its batch rows
+    });
+    const seed = chat.seed ?? randomInt(0, 2 ** 31 - 1);
+    const base = { id, created: now, model: modelName, system_fingerprint: 'r1-ts' };
+    const chunk = (choices: unknown[], usage: unknown = undefined) =>
+      res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...(chat.includeUsage ? { usage: usage ?? null } : {}) })}\n\n`);
+    if (chat.stream) {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+      for (let i = 0; i < chat.n; i++) chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
+    }
+    const results = await Promise.all(
+      Array.from({ length: chat.n }, (_, i): Promise<SequenceResult> => {
+        const splitter = new ReasoningSplitter();
+        const send = (d: { reasoning?: string; content?: string }) => {
+          if (d.reasoning) chunk([{ index: i, delta: { reasoning_content: d.reasoning }, logprobs: null, finish_reason: null }]);
+          if (d.content) chunk([{ index: i, delta: { content: d.content }, logprobs: null, finish_reason: null }]);
+        };
+        return engine
+          .submit({
+            prompt, maxTokens, seed: choiceSeed(seed, i), stop: chat.stop, signal: abort.signal,
+            sampling: { temperature: chat.temperature, topP: chat.topP },
+            onText: chat.stream ? (delta) => send(splitter.push(delta)) : undefined,
+          })
+          .then((r) => {
+            if (chat.stream && r.finishReason !== 'abort') {
+              send(splitter.end());
+              chunk([{ index: i, delta: {}, logprobs: null, finish_reason: r.finishReason }]);
+            }
+            return r;
+          });
+      }),
+    );
+    if (abort.signal.aborted) return;
+    const completionTokens = results.reduce((a, r) => a + r.tokens.length, 0);
+    const usage = { prompt_tokens: prompt.length, completion_tokens: completionTokens, total_tokens: prompt.length + completionTokens };
+    if (chat.stream) {
+      if (chat.includeUsage) chunk([], usage);
+      res.end('data: [DONE]\n\n');
+      return;
+    }
+    sendJson(res, 200, {
+      ...base,
+      object: 'chat.completion',
+      choices: results.map((r, index) => {
+        const { reasoning, content } = splitReasoning(r.text);
+        return { index, message: { role: 'assistant', content, reasoning_content: reasoning }, logprobs: null, finish_reason: r.finishReason };
+      }),
+      usage,
+    });
+  };
+
+  const server = createServer((req, res) => {
+    const p = handler(req, res).finally(() => inflight.delete(p));
+    inflight.add(p);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8000, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host ?? '127.0.0.1';
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    engine,
+    server,
+    stats: () => ({ ...engine.stats(), ...counters }),
+    drain: async () => {
+      draining = true;
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      server.closeIdleConnections();
+      await Promise.all([...inflight]);
+      await engine.idle();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}
+
+/** Renders the messages with R1's chat template and tokenizes; characters outside the vocabulary → 400. */
+function encodePrompt(tokenizer: Tokenizer, chat: ChatRequest): number[] {
+  try {
+    return tokenizer.encode(renderChat(chat.messages));
+  } catch (e) {
+    throw new ApiError(400, `messages: ${(e as Error).message}`, { param: 'messages', code: 'unsupported_text' });
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Reads and parses a JSON body: 413 past `limit` bytes, 400 when it is not JSON. */
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > limit) throw new ApiError(413, `request body exceeds ${limit} bytes`, { code: 'request_too_large' });
+    chunks.push(c as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (e) {
+    throw new ApiError(400, `We could not parse the JSON body of your request: ${(e as Error).message}`, { code: 'invalid_json' });
+  }
+}
