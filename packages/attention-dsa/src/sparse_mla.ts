@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '@r1-ts/tensor-kernels';
+import { Rng, hasFusedKernel, indexerTopK, sparseAttention } from '@r1-ts/tensor-kernels';
 import { Mla, ropeTables } from '@r1-ts/attention-mla';
-import type { MlaForwardOptions, MlaProjection, PositionOptions } from '@r1-ts/attention-mla';
+import type { MlaForwardOptions, MlaMaskOptions, MlaProjection, PositionOptions } from '@r1-ts/attention-mla';
 import { DsaCache } from './cache';
 import type { DsaConfig } from './config';
 import { validateDsaConfig } from './config';
@@ -79,6 +79,22 @@ export class SparseMla extends Mla {
     this.indexer = this.child('indexer', new Indexer(config, rng, initStd));
   }
 
+  /**
+   * Expanded attention; with top-k `indices` (and no probabilities asked for) it gathers each query's
+   * k selected keys instead of masking an [B, H, S, Sk] score matrix: O(S·k) work and memory
+   * ({@link sparseAttention}), same result as the masked dense path.
+   */
+  override attendExpanded(
+    p: Pick<MlaProjection, 'qNope' | 'qPe'>, c: tf.Tensor, kPe: tf.Tensor, masks: MlaMaskOptions = {}, returnProbs = false,
+  ): { y: tf.Tensor3D; probs?: tf.Tensor4D } {
+    if (!masks.indices || returnProbs) return super.attendExpanded(p, c, kPe, masks, returnProbs);
+    return tf.tidy(() => {
+      const { q, k, v } = this.expandedQkv(p.qNope, p.qPe, c, kPe); // [B, H, S, dn+dr], [B, H, Sk, dn+dr], [B, H, Sk, dv]
+      const o = sparseAttention(q, k, v, masks.indices!, { scale: this.scale, causal: true, keyMask: masks.keyMask }); // [B, H, S, dv]
+      return { y: this.outputProjection(o) }; // V3 eqs. 10–11 over the selected keys
+    });
+  }
+
   /** Index scores of new tokens (queries) against keys kI [B, Sk, Di], masked, with their top-k sets. */
   private select(p: MlaProjection, x: tf.Tensor, kI: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, keyMask?: tf.Tensor | null) {
     const [B, Sq] = x.shape as number[];
@@ -106,7 +122,20 @@ export class SparseMla extends Mla {
 
   /** Training/prefill forward x [B, S, D] → y [B, S, D] with top-k sparse attention. */
   override forward(x: tf.Tensor, opts: MlaForwardOptions = {}): tf.Tensor3D {
-    return tf.tidy(() => this.forwardDetailed(x, opts).y);
+    if (!hasFusedKernel('R1IndexerTopK')) return tf.tidy(() => this.forwardDetailed(x, opts).y);
+    const [B, S] = x.shape as number[];
+    return tf.tidy(() => {
+      // Same selection as forwardDetailed, without the [B, S, S] index-score matrix: O(S²) cheap
+      // multiply-adds in one fused kernel, O(S·k) memory; then gathered O(S·k) attention.
+      const { cos, sin } = ropeTables(this.config, B, S, opts);
+      const p = this.project(x, opts);
+      const xs = stopGradient(x);
+      const kI = this.indexer.keys(xs, cos, sin); // [B, S, Di]
+      const { q, w } = this.indexer.queries(stopGradient(p.qr!), xs, cos, sin); // [B, S, Hi, Di], [B, S, Hi]
+      const scale = this.config.index_head_dim ** -0.5;
+      const indices = indexerTopK(q, w, kI, this.config.index_topk, { scale, keyMask: opts.keyMask }); // [B, S, k]
+      return this.attendExpanded(p, p.c, p.kPe, { keyMask: opts.keyMask, indices }).y;
+    });
   }
 
   /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '@r1-ts/tensor-kernels';
+import { ConfigError, adamwUpdate, scaleAll, sumOfSquares } from '@r1-ts/tensor-kernels';
 import type { StoredTensor } from '@r1-ts/tensor-kernels';
 
 /** Gradients by parameter name. */
@@ -45,15 +45,17 @@ export function valueAndNamedGrads(
  * ```
  */
 export function clipGradNorm(grads: NamedGrads, maxNorm: number): number {
-  const total = tf.tidy(() => tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g)))));
+  const total = sumOfSquares([...grads.values()]); // one fused dispatch for every gradient
   const norm = Math.sqrt(total.dataSync()[0]);
   total.dispose();
   if (Number.isFinite(norm) && norm > maxNorm) {
     const scale = maxNorm / (norm + 1e-6);
-    for (const [name, g] of grads) {
-      grads.set(name, tf.mul(g, scale));
-      g.dispose();
-    }
+    const names = [...grads.keys()];
+    const scaled = scaleAll([...grads.values()], scale);
+    names.forEach((name, i) => {
+      grads.get(name)!.dispose();
+      grads.set(name, scaled[i]);
+    });
   }
   return norm;
 }
@@ -145,8 +147,11 @@ export class AdamW {
     const { beta1: b1, beta2: b2, eps, weightDecay } = this.opts;
     const lr = this.currentLr();
     const t = ++this.stepCount;
-    const c1 = 1 - b1 ** t;
-    const c2 = 1 - b2 ** t;
+    const ps: tf.Variable[] = [];
+    const ms: tf.Variable[] = [];
+    const vs: tf.Variable[] = [];
+    const gs: tf.Tensor[] = [];
+    const decays: number[] = [];
     for (const [name, g] of grads) {
       const p = this.params.get(name);
       if (!p) throw new Error(`gradient for unknown parameter "${name}"`);
@@ -154,18 +159,22 @@ export class AdamW {
         this.m.set(name, stateVariable(new Float32Array(p.size), p.shape));
         this.v.set(name, stateVariable(new Float32Array(p.size), p.shape));
       }
-      const m = this.m.get(name)!;
-      const v = this.v.get(name)!;
-      const decay = this.opts.noDecay(name, p.shape) ? 0 : weightDecay;
-      tf.tidy(() => {
-        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-        const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), eps));
-        const decayed = decay ? tf.mul(p, 1 - lr * decay) : p;
-        p.assign(tf.sub(decayed, tf.mul(update, lr)));
-      });
-      g.dispose();
+      ps.push(p);
+      ms.push(this.m.get(name)!);
+      vs.push(this.v.get(name)!);
+      gs.push(g);
+      decays.push(this.opts.noDecay(name, p.shape) ? 0 : weightDecay);
     }
+    // One fused multi-tensor kernel for every parameter (tfjs ops on backends without it).
+    tf.tidy(() => {
+      const next = adamwUpdate(ps, gs, ms, vs, { lr, beta1: b1, beta2: b2, eps, step: t, decays });
+      next.forEach((r, i) => {
+        ms[i].assign(r.m);
+        vs[i].assign(r.v);
+        ps[i].assign(r.p);
+      });
+    });
+    for (const g of gs) g.dispose();
   }
 
   /** Moments by `<param>.exp_avg` / `<param>.exp_avg_sq` plus the step, for a safetensors file. */

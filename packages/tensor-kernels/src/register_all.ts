@@ -11,6 +11,10 @@ import { rmsNormGradConfig } from './gradients/RmsNorm_grad';
 import { ropeGradConfig } from './gradients/Rope_grad';
 import { siluMulGradConfig } from './gradients/SiluMul_grad';
 import { tokenLogProbsGradConfig } from './gradients/TokenLogProbs_grad';
+import { sparseAttentionGradSpec, sparseAttentionSpec } from './kernels/sparse_attention';
+import { sparseAttentionGradConfig } from './gradients/SparseAttention_grad';
+import { adamWUpdateSpec, scaleAllSpec, sumOfSquaresSpec } from './kernels/adamw';
+import { IndexerTopK, indexerTopKSpec } from './kernels/indexer_topk';
 
 // Skip what is already registered: the package may be loaded twice (source and dist) in one process.
 // Specialised kernels first; the generic JS adapters fill in the rest.
@@ -20,4 +24,18 @@ for (const config of configs) {
 }
 for (const config of [rmsNormGradConfig, layerNormGradConfig, ropeGradConfig, siluMulGradConfig, tokenLogProbsGradConfig, maskedSoftmaxGradConfig]) {
   if (!tf.getGradient(config.kernelName)) tf.registerGradient(config);
+}
+// Gathered top-k sparse attention (DSA) and its backward, the indexer's fused top-k; multi-tensor optimizer kernels (AdamW,
+// global gradient norm, clipping).
+for (const config of [sparseAttentionSpec, sparseAttentionGradSpec, adamWUpdateSpec, sumOfSquaresSpec, scaleAllSpec, indexerTopKSpec].flatMap((spec) => [cpuKernel(spec), wasmKernel(spec)])) {
+  if (!tf.getKernel(config.kernelName, config.backendName)) tf.registerKernel(config);
+}
+if (!tf.getGradient(sparseAttentionGradConfig.kernelName)) tf.registerGradient(sparseAttentionGradConfig);
+// The indexer's top-k is piecewise constant: zero gradients for its inputs.
+if (!tf.getGradient(IndexerTopK)) {
+  tf.registerGradient({
+    kernelName: IndexerTopK,
+    inputsToSave: ['q', 'w', 'k'],
+    gradFunc: (_dy, [q, w, k]) => ({ q: () => tf.zerosLike(q), w: () => tf.zerosLike(w), k: () => tf.zerosLike(k), keyMask: () => tf.zeros([k.shape[0], k.shape[1] as number]) }),
+  });
 }

@@ -1,0 +1,65 @@
+import * as tf from '@tensorflow/tfjs';
+import { asAttrs, asInputs } from '../kernel_names';
+import { IndexerTopK } from '../kernels/indexer_topk';
+import { expectTensor, fail, hasFusedKernel } from './fused';
+
+/**
+ * The lightning indexer's top-k key sets (DeepSeek-V3.2 DSA; golden/README §4.6 steps 4–5) without
+ * materialising the score matrix: per query t the `topk` allowed keys s (causal: s ≤ Sk − Sq + t; not
+ * padding) with the highest I[t, s] = scale·Σ_h w[t, h]·ReLU(q[t, h]·k[s]), listed ascending and padded
+ * with −1. Ties go to the lower index (as tf.topk). One fused kernel on cpu/wasm; tfjs ops elsewhere.
+ * Not differentiable.
+ *
+ * @param q - [B, Sq, Hi, Di] indexer queries
+ * @param w - [B, Sq, Hi] head weights
+ * @param k - [B, Sk, Di] indexer keys
+ * @returns [B, Sq, topk] int32
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { indexerTopK } from '@r1-ts/tensor-kernels';
+ * const idx = indexerTopK(tf.ones([1, 3, 1, 2]), tf.ones([1, 3, 1]), tf.tensor3d([[[1, 1], [2, 2], [3, 3]]]), 2, { scale: 1 });
+ * console.log(idx.arraySync()); // [[[0, -1], [0, 1], [1, 2]]]
+ * ```
+ */
+export function indexerTopK(q: tf.Tensor, w: tf.Tensor, k: tf.Tensor, topk: number, opts: { scale: number; keyMask?: tf.Tensor }): tf.Tensor3D {
+  const op = 'indexerTopK';
+  expectTensor(op, 'q', q, 'float32');
+  expectTensor(op, 'w', w, 'float32');
+  expectTensor(op, 'k', k, 'float32');
+  if (q.rank !== 4) fail(op, 'q', `must be [B, Sq, Hi, Di], got [${q.shape}]`);
+  const [B, Sq, Hi, Di] = q.shape as number[];
+  if (!tf.util.arraysEqual(w.shape, [B, Sq, Hi])) fail(op, 'w', `must be [${B}, ${Sq}, ${Hi}] (from q), got [${w.shape}]`);
+  if (k.rank !== 3 || k.shape[0] !== B || k.shape[2] !== Di) fail(op, 'k', `must be [${B}, Sk, ${Di}] (B, Di from q), got [${k.shape}]`);
+  const Sk = k.shape[1] as number;
+  if (!Number.isInteger(topk) || topk < 1) fail(op, 'topk', `must be an integer ≥ 1, got ${topk}`);
+  if (typeof opts?.scale !== 'number' || !Number.isFinite(opts.scale)) fail(op, 'scale', `must be a finite number, got ${String(opts?.scale)}`);
+  if (opts.keyMask && !tf.util.arraysEqual(opts.keyMask.shape, [B, Sk])) fail(op, 'keyMask', `must be [${B}, ${Sk}], got [${opts.keyMask.shape}]`);
+  if (hasFusedKernel(IndexerTopK)) {
+    return tf.tidy(() => {
+      const inputs: Record<string, tf.Tensor> = { q, w, k };
+      if (opts.keyMask) inputs.keyMask = tf.cast(opts.keyMask, 'float32');
+      return tf.engine().runKernel(IndexerTopK, asInputs(inputs), asAttrs({ topk, scale: opts.scale })) as tf.Tensor3D;
+    });
+  }
+  // Composite: full scores, masked to −inf, tf.topk, then ascending order in JS.
+  const kk = Math.min(topk, Sk);
+  const { values, indices } = tf.tidy(() => {
+    const dots = tf.relu(tf.reshape(tf.matMul(tf.reshape(q, [B, Sq * Hi, Di]) as tf.Tensor3D, k as tf.Tensor3D, false, true), [B, Sq, Hi, Sk]));
+    const scores = tf.mul(tf.sum(tf.mul(dots, tf.expandDims(w, -1)), 2), opts.scale); // [B, Sq, Sk]
+    const qpos = tf.reshape(tf.add(tf.range(0, Sq, 1, 'int32'), Sk - Sq), [1, Sq, 1]);
+    let allowed = tf.lessEqual(tf.reshape(tf.range(0, Sk, 1, 'int32'), [1, 1, Sk]), qpos); // [1, Sq, Sk]
+    if (opts.keyMask) allowed = tf.logicalAnd(allowed, tf.reshape(tf.notEqual(opts.keyMask, 0), [B, 1, Sk]));
+    return tf.topk(tf.where(tf.broadcastTo(allowed, [B, Sq, Sk]), scores, tf.fill([B, Sq, Sk], -Infinity)), kk);
+  });
+  const v = values.dataSync();
+  const ix = indices.dataSync();
+  tf.dispose([values, indices]);
+  const out = new Int32Array(B * Sq * topk).fill(-1);
+  for (let r = 0; r < B * Sq; r++) {
+    const row: number[] = [];
+    for (let j = 0; j < kk; j++) if (v[r * kk + j] !== -Infinity) row.push(ix[r * kk + j]);
+    row.sort((a, b) => a - b).forEach((x, j) => (out[r * topk + j] = x));
+  }
+  return tf.tensor3d(out, [B, Sq, topk], 'int32');
+}

@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs';
+import { asAttrs, asInputs } from '../kernel_names';
+import { SparseAttention } from '../kernels/sparse_attention';
+import { attention } from './attention';
+import { expectTensor, fail, hasFusedKernel } from './fused';
+
+/** Options of {@link sparseAttention}. */
+export interface SparseAttentionOptions {
+  /** Softmax scale applied to q·k. */
+  scale: number;
+  /** Query i (of Sq) sits at key position Sk − Sq + i and sees keys ≤ that. Default true. */
+  causal?: boolean;
+  /** [B, Sk] 1 for real keys, 0 for padding. */
+  keyMask?: tf.Tensor;
+}
+
+/**
+ * Top-k sparse attention without the [B, H, Sq, Sk] score matrix (DeepSeek-V3.2 DSA; golden/README
+ * §4.6): each query i attends only to the keys indices[b, i, :] (shared by the heads; −1 = unused slot,
+ * duplicates count once), further limited by `causal` and `keyMask`. Work and memory are O(Sq·k). Same
+ * result as `attention(q, k, v, { indices, ... })`; rows with no allowed key give zeros. One fused kernel
+ * forward and one backward on cpu/wasm (gradients for q, k, v); other backends use {@link attention}.
+ *
+ * @param q - [B, H, Sq, Dk]
+ * @param k - [B, H, Sk, Dk]
+ * @param v - [B, H, Sk, Dv]
+ * @param indices - [B, Sq, kSel] int32
+ * @returns [B, H, Sq, Dv]
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { sparseAttention } from '@r1-ts/tensor-kernels';
+ * const idx = tf.tensor3d([[[0, -1], [0, 1], [1, 2]]], [1, 3, 2], 'int32');
+ * const o = sparseAttention(tf.ones([1, 2, 3, 4]), tf.ones([1, 2, 3, 4]), tf.ones([1, 2, 3, 5]), idx, { scale: 0.5 }); // [1, 2, 3, 5]
+ * ```
+ */
+export function sparseAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, indices: tf.Tensor, opts: SparseAttentionOptions): tf.Tensor4D {
+  const op = 'sparseAttention';
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    expectTensor(op, name, t, 'float32');
+    if (t.rank !== 4) fail(op, name, `must be rank 4 ([B, H, S, D]), got [${t.shape}]`);
+  }
+  const [B, H, Sq, Dk] = q.shape as number[];
+  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== Dk) fail(op, 'k', `must be [${B}, ${H}, Sk, ${Dk}] (B, H, Dk from q), got [${k.shape}]`);
+  const Sk = k.shape[2] as number;
+  if (v.shape[0] !== B || v.shape[1] !== H || v.shape[2] !== Sk) fail(op, 'v', `must be [${B}, ${H}, ${Sk}, Dv] (B, H from q, Sk from k), got [${v.shape}]`);
+  expectTensor(op, 'indices', indices, 'int32');
+  if (indices.rank !== 3 || indices.shape[0] !== B || indices.shape[1] !== Sq) fail(op, 'indices', `must be [${B}, ${Sq}, k] (B, Sq from q), got [${indices.shape}]`);
+  if (typeof opts?.scale !== 'number' || !Number.isFinite(opts.scale)) fail(op, 'scale', `must be a finite number, got ${String(opts?.scale)}`);
+  if (opts.keyMask) {
+    if (!(opts.keyMask instanceof tf.Tensor)) fail(op, 'keyMask', 'must be a tf.Tensor');
+    if (!tf.util.arraysEqual(opts.keyMask.shape, [B, Sk])) fail(op, 'keyMask', `must be [${B}, ${Sk}] (B from q, Sk from k), got [${opts.keyMask.shape}]`);
+  }
+  const causal = opts.causal ?? true;
+  if (!hasFusedKernel(SparseAttention)) return attention(q, k, v, { scale: opts.scale, causal, indices, keyMask: opts.keyMask });
+  return tf.tidy(() => {
+    const inputs: Record<string, tf.Tensor> = { q, k, v, indices };
+    if (opts.keyMask) inputs.keyMask = opts.keyMask.dtype === 'float32' ? opts.keyMask : tf.cast(opts.keyMask, 'float32');
+    const [o] = tf.engine().runKernel(SparseAttention, asInputs(inputs), asAttrs({ scale: opts.scale, causal })) as tf.Tensor[];
+    return o as tf.Tensor4D; // [B, H, Sq, Dv]; p (the second output) is disposed with the tidy
+  });
+}
