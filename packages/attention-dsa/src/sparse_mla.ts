@@ -43,7 +43,20 @@ export interface DsaForwardResult {
   indices: tf.Tensor3D;
 }
 
-/** Indexer loss of one training pass: the output and the indexer's KL (gradients: indexer only). */
+/**
+ * Indexer loss of one training pass: the output and the indexer's KL (gradients: indexer only).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { SparseMla, type DsaTrainResult } from '@r1-ts/attention-dsa';
+ * const dsa = new SparseMla({ hidden_size: 16, num_attention_heads: 2, q_lora_rank: 8, kv_lora_rank: 8,
+ *   qk_nope_head_dim: 4, qk_rope_head_dim: 4, v_head_dim: 4, rope_theta: 10000, rope_scaling: null,
+ *   max_position_embeddings: 64, rms_norm_eps: 1e-6, index_n_heads: 2, index_head_dim: 8, index_topk: 4 });
+ * const { y, indexerLoss }: DsaTrainResult = dsa.forwardTrain(tf.randomNormal([1, 10, 16]));
+ * console.log(y.shape, indexerLoss.dataSync()[0] >= 0); // [1, 10, 16] true
+ * ```
+ */
 export interface DsaTrainResult {
   /** [B, S, D] sparse attention output (gradients reach MLA parameters and x, not the indexer). */
   y: tf.Tensor3D;

@@ -1,10 +1,29 @@
 import { languageConsistencyReward } from '@r1-ts/rewards';
 import type { RewardSample } from '@r1-ts/rewards';
 
-/** Why a sample was rejected (R1 §2.3.3). */
+/**
+ * Why a sample was rejected (R1 §2.3.3).
+ *
+ * @example
+ * ```ts
+ * import { rejectionReason, type RejectionRule } from '@r1-ts/distill';
+ * const why: RejectionRule | null = await rejectionReason('<answer>5</answer>', { prompt: '2+2?', answer: '4' }, false);
+ * console.log(why); // 'wrong_answer'
+ * ```
+ */
 export type RejectionRule = 'wrong_answer' | 'mixed_language' | 'long_paragraph' | 'code_block';
 
-/** Thresholds of the rejection rules. */
+/**
+ * Thresholds of the rejection rules.
+ *
+ * @example
+ * ```ts
+ * import { rejectionReason, type RejectionOptions } from '@r1-ts/distill';
+ * const strict: RejectionOptions = { minLanguageConsistency: 1, maxParagraphChars: 500 };
+ * const long = `<think>${'x'.repeat(600)}</think><answer>4</answer>`;
+ * console.log(await rejectionReason(long, { prompt: '2+2?', answer: '4' }, true, strict)); // 'long_paragraph'
+ * ```
+ */
 export interface RejectionOptions {
   /** Minimum fraction of reasoning words in the target language (default 0.95). */
   minLanguageConsistency?: number;

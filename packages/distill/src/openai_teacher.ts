@@ -10,7 +10,24 @@ import { ConfigError } from '@r1-ts/tensor-kernels';
 import type { Rng } from '@r1-ts/tensor-kernels';
 import type { Teacher } from './teacher';
 
-/** Options of {@link OpenAICompatibleTeacher}. */
+/**
+ * Options of {@link OpenAICompatibleTeacher}.
+ *
+ * @example
+ * ```ts
+ * // no-run: needs an OpenAI-compatible server
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { OpenAICompatibleTeacher, type OpenAITeacherOptions } from '@r1-ts/distill';
+ * const options: OpenAITeacherOptions = {
+ *   baseURL: 'https://api.deepseek.com', model: 'deepseek-reasoner', apiKey: process.env.DEEPSEEK_API_KEY,
+ *   concurrency: 4, maxRetries: 6, timeoutMs: 300_000,
+ *   cachePath: join(mkdtempSync(join(tmpdir(), 'teacher-')), 'requests.jsonl'),
+ * };
+ * const teacher = new OpenAICompatibleTeacher(options);
+ * ```
+ */
 export interface OpenAITeacherOptions {
   /** The API root, e.g. `https://api.deepseek.com` or `http://127.0.0.1:8000/v1`. */
   baseURL: string;
@@ -59,6 +76,7 @@ interface CachedResponse {
  *
  * @example
  * ```ts
+ * // no-run: needs an OpenAI-compatible server
  * import { OpenAICompatibleTeacher, sampleFromTeacher } from '@r1-ts/distill';
  * const teacher = new OpenAICompatibleTeacher({ baseURL: 'http://127.0.0.1:8000/v1', model: 'r1-ts', cachePath: 'runs/t/requests.jsonl' });
  * const prompts = [{ id: 'a', prompt: 'What is 12+34?', answer: '46', task: 'arithmetic', difficulty: 2 }];

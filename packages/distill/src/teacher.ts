@@ -7,7 +7,19 @@ import { Rng } from '@r1-ts/tensor-kernels';
 import { rejectionReason } from './filters';
 import type { RejectionOptions, RejectionRule } from './filters';
 
-/** Anything that can complete prompts: a local r1-ts policy, or a remote OpenAI-compatible model. */
+/**
+ * Anything that can complete prompts: a local r1-ts policy, or a remote OpenAI-compatible model.
+ * `generate` returns one completion per prompt, in order; `truncated` says it hit `maxNewTokens`.
+ *
+ * @example
+ * ```ts
+ * import type { Teacher } from '@r1-ts/distill';
+ * // A stand-in teacher that always answers 4 (tests, dry runs).
+ * const echo: Teacher = {
+ *   generate: (prompts) => prompts.map(() => ({ text: '<think>2+2=4</think><answer>4</answer>', truncated: false })),
+ * };
+ * ```
+ */
 export interface Teacher {
   generate(
     prompts: readonly string[],
@@ -15,7 +27,19 @@ export interface Teacher {
   ): { text: string; truncated: boolean }[] | Promise<{ text: string; truncated: boolean }[]>;
 }
 
-/** One teacher sample as stored in the JSONL file. */
+/**
+ * One teacher sample as stored in the JSONL file.
+ *
+ * @example
+ * ```ts
+ * import type { TeacherSample } from '@r1-ts/distill';
+ * const line: TeacherSample = {
+ *   id: 'arith-0', k: 0, prompt: '2+2?', completion: '<think>…</think><answer>4</answer>',
+ *   correct: true, truncated: false, rejected: null,
+ * };
+ * console.log(JSON.stringify(line));
+ * ```
+ */
 export interface TeacherSample {
   /** `TaskSample.id` of the prompt. */
   id: string;
@@ -29,7 +53,22 @@ export interface TeacherSample {
   rejected: RejectionRule | null;
 }
 
-/** Options of {@link sampleFromTeacher}. */
+/**
+ * Options of {@link sampleFromTeacher}.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import type { TeacherSamplingOptions } from '@r1-ts/distill';
+ * const options: TeacherSamplingOptions = {
+ *   k: 4, temperature: 0.6, topP: 0.95, maxNewTokens: 256, seed: 1,
+ *   jsonlPath: join(mkdtempSync(join(tmpdir(), 'teacher-')), 'samples.jsonl'), // resumable
+ *   onProgress: (done, total) => console.log(`${done}/${total}`),
+ * };
+ * ```
+ */
 export interface TeacherSamplingOptions extends RejectionOptions {
   /** Samples per prompt. Default 4. */
   k?: number;
@@ -47,7 +86,17 @@ export interface TeacherSamplingOptions extends RejectionOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** What {@link sampleFromTeacher} returns. */
+/**
+ * What {@link sampleFromTeacher} returns.
+ *
+ * @example
+ * ```ts
+ * import { sampleFromTeacher, type TeacherSamplingResult } from '@r1-ts/distill';
+ * const teacher = { generate: (p: readonly string[]) => p.map(() => ({ text: '<answer>5</answer>', truncated: false })) };
+ * const res: TeacherSamplingResult = await sampleFromTeacher(teacher, [{ id: 'a', prompt: '2+2?', answer: '4', task: 'arithmetic', difficulty: 1 }], { k: 2 });
+ * console.log(res.counts.wrong_answer, res.kept.length); // 2 0
+ * ```
+ */
 export interface TeacherSamplingResult {
   /** Every sample (kept and rejected). */
   samples: TeacherSample[];

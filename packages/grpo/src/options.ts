@@ -108,9 +108,10 @@ export const grpoOptionsSchema = z.object({
   beta: z.number().min(0).finite().default(0.001),
   epsilonLow: pos().default(0.2),
   epsilonHigh: pos().optional(),
-  importanceSampling: z.enum(['token', 'sequence', 'sequence_token']).default('token'),
-  lossType: z.enum(['grpo', 'bnpo', 'dr_grpo', 'dapo']).default('grpo'),
-  scaleRewards: z.enum(['group', 'batch', 'none']).default('group'),
+  // z.enum in object form (the same schema as the array form) so TypeDoc finds a declaration per value.
+  importanceSampling: z.enum({ token: 'token', sequence: 'sequence', sequence_token: 'sequence_token' }).default('token'),
+  lossType: z.enum({ grpo: 'grpo', bnpo: 'bnpo', dr_grpo: 'dr_grpo', dapo: 'dapo' }).default('grpo'),
+  scaleRewards: z.enum({ group: 'group', batch: 'batch', none: 'none' }).default('group'),
   temperature: pos().default(1),
   topP: z.number().gt(0).max(1).default(1),
   maxCompletionLength: int(1).default(256),
@@ -120,7 +121,7 @@ export const grpoOptionsSchema = z.object({
   refModelSyncSteps: int(0).default(0),
   learningRate: pos().default(1e-6),
   maxGradNorm: z.number().min(0).default(1),
-  oldLogProbs: z.enum(['sampling', 'recompute']).default('sampling'),
+  oldLogProbs: z.enum({ sampling: 'sampling', recompute: 'recompute' }).default('sampling'),
   seed: z.number().int().default(0),
   quiet: z.boolean().default(false),
 });

@@ -2,13 +2,32 @@ import * as tf from '@tensorflow/tfjs';
 import { renderChat } from './tokenizer';
 import type { Tokenizer } from './tokenizer';
 
-/** A supervised example: the user prompt and the assistant's completion (R1 format for reasoning). */
+/**
+ * A supervised example: the user prompt and the assistant's completion (R1 format for reasoning).
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, encodeExample, type SftExample } from '@r1-ts/model';
+ * const ex: SftExample = { prompt: 'What is 2+2?', completion: '<think>2+2=4</think><answer>4</answer>' };
+ * const tok = CharTokenizer.fromCorpus([ex.prompt, ex.completion]);
+ * console.log(encodeExample(tok, ex).promptLength); // tokens of the rendered prompt
+ * ```
+ */
 export interface SftExample {
   prompt: string;
   completion: string;
 }
 
-/** A right-padded token batch with a per-token loss mask over the targets. */
+/**
+ * A right-padded token batch with a per-token loss mask over the targets.
+ *
+ * @example
+ * ```ts
+ * import { collate, type TokenBatch } from '@r1-ts/model';
+ * const batch: TokenBatch = collate([[1, 2, 3, 4], [5, 6]], [2, 1], 0);
+ * console.log(batch.lengths, batch.lossMask.arraySync()); // [4, 2] [[0,1,1,0],[1,0,0,0]]
+ * ```
+ */
 export interface TokenBatch {
   /** [B, S] int32 token ids, right-padded with the pad id. */
   tokens: tf.Tensor2D;

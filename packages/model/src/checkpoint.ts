@@ -6,7 +6,22 @@ import type { AdamW } from './optim';
 import { tokenizerFromJSON } from './tokenizer';
 import type { Tokenizer } from './tokenizer';
 
-/** A loaded checkpoint. */
+/**
+ * A loaded checkpoint: the model, and its tokenizer when the directory has a `tokenizer.json`.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { CharTokenizer, DeepSeekModel, loadCheckpoint, presets, saveCheckpoint, type Checkpoint } from '@r1-ts/model';
+ * const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'model');
+ * const tok = CharTokenizer.fromCorpus(['abc']);
+ * saveCheckpoint(dir, new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }), tok);
+ * const ckpt: Checkpoint = loadCheckpoint(dir);
+ * console.log(ckpt.tokenizer?.vocabSize === tok.vocabSize); // true
+ * ```
+ */
 export interface Checkpoint {
   model: DeepSeekModel;
   tokenizer: Tokenizer | null;
@@ -19,9 +34,11 @@ export interface Checkpoint {
  *
  * @example
  * ```ts
+ * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
  * import { DeepSeekModel, presets, saveCheckpoint, loadCheckpoint } from '@r1-ts/model';
- * const dir = `${tmpdir()}/ckpt-demo`;
+ * const dir = join(mkdtempSync(join(tmpdir(), 'ckpt-')), 'demo');
  * saveCheckpoint(dir, new DeepSeekModel(presets.tiny, { seed: 0 }));
  * const { model } = loadCheckpoint(dir);
  * ```

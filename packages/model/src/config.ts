@@ -33,8 +33,9 @@ const core = {
   num_experts_per_tok: posInt,
   n_group: posInt,
   topk_group: posInt,
-  scoring_func: z.enum(['sigmoid', 'softmax']),
-  topk_method: z.enum(['noaux_tc', 'greedy', 'group_limited_greedy']),
+  // z.enum in object form (the same schema as the array form) so TypeDoc finds a declaration per value.
+  scoring_func: z.enum({ sigmoid: 'sigmoid', softmax: 'softmax' }),
+  topk_method: z.enum({ noaux_tc: 'noaux_tc', greedy: 'greedy', group_limited_greedy: 'group_limited_greedy' }),
   norm_topk_prob: z.boolean(),
   routed_scaling_factor: z.number().positive(),
   q_lora_rank: posInt.nullable(),
@@ -102,9 +103,28 @@ export const deepSeekConfigSchema = z
     }
   });
 
-/** A validated DeepSeek-V3 (optionally V3.2 DSA) model config in Hugging Face field names. */
+/**
+ * A validated DeepSeek-V3 (optionally V3.2 DSA) model config in Hugging Face field names.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig, presets, type DeepSeekConfig } from '@r1-ts/model';
+ * const config: DeepSeekConfig = parseConfig(presets.tiny);
+ * console.log(config.kv_lora_rank, config.num_experts_per_tok); // 32 2
+ * ```
+ */
 export type DeepSeekConfig = z.output<typeof deepSeekConfigSchema>;
-/** What {@link parseConfig} accepts (fields with defaults may be omitted). */
+/**
+ * What {@link parseConfig} accepts (fields with defaults may be omitted).
+ *
+ * @example
+ * ```ts
+ * import { DeepSeekModel, presets, type DeepSeekConfigInput } from '@r1-ts/model';
+ * const twoLayers: DeepSeekConfigInput = { ...presets.tiny, num_hidden_layers: 2 };
+ * const model = new DeepSeekModel(twoLayers, { seed: 0 });
+ * console.log(model.layers.length); // 2
+ * ```
+ */
 export type DeepSeekConfigInput = z.input<typeof deepSeekConfigSchema>;
 
 /**

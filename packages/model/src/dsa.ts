@@ -4,7 +4,16 @@ import { parseConfig } from './config';
 import { DeepSeekModel } from './model';
 import { AdamW, clipGradNorm, valueAndNamedGrads } from './optim';
 
-/** The lightning indexer's sizes (V3.2 config field names). */
+/**
+ * The lightning indexer's sizes (V3.2 config field names).
+ *
+ * @example
+ * ```ts
+ * import { DeepSeekModel, convertToDsa, presets, type IndexerSizes } from '@r1-ts/model';
+ * const sizes: IndexerSizes = { index_n_heads: 2, index_head_dim: 16, index_topk: 8 }; // each query attends to ≤ 8 keys
+ * const sparse = convertToDsa(new DeepSeekModel(presets.tiny), sizes);
+ * ```
+ */
 export interface IndexerSizes {
   index_n_heads: number;
   index_head_dim: number;

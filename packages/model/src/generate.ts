@@ -5,7 +5,18 @@ import { resolveSampling, sampleToken } from './sampling';
 import type { SamplingOptions } from './sampling';
 import type { Tokenizer } from './tokenizer';
 
-/** One generated token, as the streaming callback sees it. */
+/**
+ * One generated token, as the streaming callback sees it.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, DeepSeekModel, generate, presets, type TokenEvent } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['abc']);
+ * const model = new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }, { seed: 0 });
+ * const stream = (e: TokenEvent) => { console.log(e.row, e.index, JSON.stringify(e.text)); };
+ * generate(model, tok, [tok.encode('ab')], { maxNewTokens: 3, onToken: stream });
+ * ```
+ */
 export interface TokenEvent {
   /** Which prompt of the batch. */
   row: number;
@@ -18,7 +29,19 @@ export interface TokenEvent {
   index: number;
 }
 
-/** Options of {@link generate}. */
+/**
+ * Options of {@link generate}.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, DeepSeekModel, generate, presets, type GenerateOptions } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['<answer>4</answer>']);
+ * const model = new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }, { seed: 0 });
+ * const options: GenerateOptions = { maxNewTokens: 6, temperature: 0.6, topP: 0.95, seed: 3, stopStrings: ['</answer>'] };
+ * const [res] = generate(model, tok, [tok.encode('<answer>')], options);
+ * console.log(res.finishReason); // 'stop' or 'length'
+ * ```
+ */
 export interface GenerateOptions extends SamplingOptions {
   /** Maximum completion tokens per prompt. */
   maxNewTokens: number;
@@ -38,7 +61,18 @@ export interface GenerateOptions extends SamplingOptions {
   signal?: AbortSignal;
 }
 
-/** One completion. */
+/**
+ * One completion of {@link generate}.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, DeepSeekModel, generate, presets, type GenerationResult } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['abc']);
+ * const model = new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }, { seed: 0 });
+ * const [res]: GenerationResult[] = generate(model, tok, [tok.encode('a')], { maxNewTokens: 4, temperature: 0 });
+ * console.log(res.tokens.length === res.logProbs.length, res.truncated === (res.finishReason === 'length')); // true true
+ * ```
+ */
 export interface GenerationResult {
   /** Completion token ids (the stop id included when one ended it). */
   tokens: number[];

@@ -8,7 +8,20 @@ import type { MoeOutput } from '@r1-ts/moe';
 import { parseConfig, usesDsa } from './config';
 import type { DeepSeekConfig, DeepSeekConfigInput } from './config';
 
-/** Where the tokens of a call sit and which keys are padding. */
+/**
+ * Where the tokens of a call sit and which keys are padding.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets, type SequenceOptions } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * // Row 0 is left-padded by one token: its real tokens sit at positions 0, 1.
+ * const opts: SequenceOptions = { keyMask: tf.tensor2d([[0, 1, 1], [1, 1, 1]]), positions: [[0, 0, 1], [0, 1, 2]] };
+ * const { logits } = model.forward(tf.tensor2d([[0, 5, 6], [4, 5, 6]], [2, 3], 'int32'), opts);
+ * console.log(logits.shape); // [2, 3, 64]
+ * ```
+ */
 export interface SequenceOptions extends PositionOptions {
   /** [B, S] 1 for real tokens, 0 for (left) padding. */
   keyMask?: tf.Tensor;
@@ -20,7 +33,18 @@ export interface SequenceOptions extends PositionOptions {
   indexerLoss?: 'dense' | 'sparse';
 }
 
-/** Routing of one MoE layer during a forward pass. */
+/**
+ * Routing of one MoE layer during a forward pass.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets, type LayerRouting } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * const routing: LayerRouting[] = model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')).routing;
+ * for (const r of routing) console.log(r.layer, Array.from(r.expertLoad)); // tokens per expert
+ * ```
+ */
 export interface LayerRouting {
   /** Layer index (num_hidden_layers for the MTP module). */
   layer: number;
@@ -32,7 +56,18 @@ export interface LayerRouting {
   scores: tf.Tensor3D;
 }
 
-/** What {@link DeepSeekModel.forward} returns. */
+/**
+ * What {@link DeepSeekModel.forward} returns.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets, type ForwardResult } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * const out: ForwardResult = model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'));
+ * console.log(out.logits.shape, out.hidden.shape, out.routing.length); // [1, 3, 64] [1, 3, 64] 2
+ * ```
+ */
 export interface ForwardResult {
   /** [B, S, V] */
   logits: tf.Tensor3D;
@@ -44,7 +79,21 @@ export interface ForwardResult {
   indexerLoss?: tf.Scalar;
 }
 
-/** Per-layer decode caches of a generation. */
+/**
+ * Per-layer decode caches of a generation (from {@link DeepSeekModel.newCache}).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets, type ModelCache } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * const cache: ModelCache = model.newCache();
+ * model.forward(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'), {}, cache); // prefill
+ * const { logits } = model.forward(tf.tensor2d([[4]], [1, 1], 'int32'), {}, cache); // decode: position 3
+ * console.log(logits.shape); // [1, 1, 64]
+ * cache.dispose();
+ * ```
+ */
 export interface ModelCache {
   layers: MlaCache[];
   dispose(): void;
@@ -158,7 +207,20 @@ export class MtpModule extends Block {
   }
 }
 
-/** Options of {@link DeepSeekModel.loss}. */
+/**
+ * Options of {@link DeepSeekModel.loss}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets, type LossOptions } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * // SFT: learn only the completion, the last two tokens (mask[t] = 1: predicting token t+1 counts).
+ * const opts: LossOptions = { lossMask: tf.tensor2d([[0, 0, 1, 1, 0]]), mtpLambda: 0.1 };
+ * const { total } = model.loss(tf.tensor2d([[1, 2, 3, 4, 5]], [1, 5], 'int32'), opts);
+ * console.log(total.dataSync()[0] > 0); // true
+ * ```
+ */
 export interface LossOptions extends SequenceOptions {
   /**
    * [B, S] float: mask[b, t] = 1 when predicting tokens[b, t+1] counts (SFT: completion tokens only).
@@ -171,7 +233,18 @@ export interface LossOptions extends SequenceOptions {
   balanceAlpha?: number;
 }
 
-/** The loss and its parts (plain numbers are read after the pass; `total` is differentiable). */
+/**
+ * The loss and its parts (plain numbers are read after the pass; `total` is differentiable).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets, type LossResult } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * const parts: LossResult = model.loss(tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32'));
+ * console.log(parts.ce.dataSync()[0], parts.mtp?.dataSync()[0], parts.balance?.dataSync()[0]);
+ * ```
+ */
 export interface LossResult {
   total: tf.Scalar;
   ce: tf.Scalar;

@@ -2,7 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError, adamwUpdate, scaleAll, sumOfSquares } from '@r1-ts/tensor-kernels';
 import type { StoredTensor } from '@r1-ts/tensor-kernels';
 
-/** Gradients by parameter name. */
+/**
+ * Gradients by parameter name.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { clipGradNorm, type NamedGrads } from '@r1-ts/model';
+ * const grads: NamedGrads = new Map([['w', tf.tensor1d([3, 4])]]);
+ * console.log(clipGradNorm(grads, 1), grads.get('w')!.dataSync()); // 5 Float32Array [0.6, 0.8]
+ * ```
+ */
 export type NamedGrads = Map<string, tf.Tensor>;
 
 /**
@@ -60,7 +70,17 @@ export function clipGradNorm(grads: NamedGrads, maxNorm: number): number {
   return norm;
 }
 
-/** Learning rate as a function of the optimizer step (0-based). */
+/**
+ * Learning rate as a function of the optimizer step (0-based).
+ *
+ * @example
+ * ```ts
+ * import { AdamW, type LrSchedule } from '@r1-ts/model';
+ * const stepDecay: LrSchedule = (step) => (step < 100 ? 1e-3 : 1e-4); // any function of the 0-based step
+ * const opt = new AdamW(new Map(), { lr: stepDecay });
+ * console.log(opt.currentLr()); // 0.001
+ * ```
+ */
 export type LrSchedule = (step: number) => number;
 
 /**
@@ -87,7 +107,21 @@ export function lrSchedule(options: { peak: number; warmup?: number; total?: num
   };
 }
 
-/** Options of {@link AdamW}. */
+/**
+ * Options of {@link AdamW}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { AdamW, lrSchedule, type AdamWOptions } from '@r1-ts/model';
+ * const options: AdamWOptions = {
+ *   lr: lrSchedule({ peak: 3e-4, warmup: 100, total: 1000, decay: 'cosine' }),
+ *   beta1: 0.9, beta2: 0.95, weightDecay: 0.1,
+ *   noDecay: (name, shape) => shape.length === 1 || name.endsWith('norm.weight'),
+ * };
+ * const opt = new AdamW(new Map([['w', tf.variable(tf.ones([2, 2]))]]), options);
+ * ```
+ */
 export interface AdamWOptions {
   /** Learning rate or schedule. */
   lr: number | LrSchedule;

@@ -6,7 +6,19 @@ import { renderChat } from './tokenizer';
 import type { Tokenizer } from './tokenizer';
 import { tokenLogProbs } from '@r1-ts/tensor-kernels';
 
-/** A sampled completion, in the shape `@r1-ts/grpo`'s `Policy.generate` returns. */
+/**
+ * A sampled completion, in the shape `@r1-ts/grpo`'s `Policy.generate` returns.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from '@r1-ts/tensor-kernels';
+ * import { CharTokenizer, DeepSeekModel, DeepSeekPolicy, presets, type PolicyCompletion } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['1+1?']);
+ * const policy = new DeepSeekPolicy(new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }), tok);
+ * const [c]: PolicyCompletion[] = policy.generate(['1+1?'], { temperature: 1, topP: 1, maxNewTokens: 3, rng: new Rng(0) });
+ * console.log(c.completionIds.length === c.logProbs.length); // true
+ * ```
+ */
 export interface PolicyCompletion {
   promptIds: number[];
   completionIds: number[];
@@ -15,7 +27,19 @@ export interface PolicyCompletion {
   truncated: boolean;
 }
 
-/** Prompt + completion rows to score, in the shape of `@r1-ts/grpo`'s `SequenceBatch`. */
+/**
+ * Prompt + completion rows to score, in the shape of `@r1-ts/grpo`'s `SequenceBatch`; completions
+ * are right-padded to `width` columns.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, DeepSeekModel, DeepSeekPolicy, presets, type PolicySequences } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['1+1?', '2']);
+ * const policy = new DeepSeekPolicy(new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }), tok);
+ * const batch: PolicySequences = { promptIds: [tok.encode('1+1?'), tok.encode('1?')], completionIds: [tok.encode('2'), []], width: 2 };
+ * console.log(policy.logProbs(batch).shape); // [2, 2]
+ * ```
+ */
 export interface PolicySequences {
   promptIds: ReadonlyArray<readonly number[]>;
   completionIds: ReadonlyArray<readonly number[]>;

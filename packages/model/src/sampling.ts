@@ -1,7 +1,17 @@
 import { ConfigError } from '@r1-ts/tensor-kernels';
 import type { Rng } from '@r1-ts/tensor-kernels';
 
-/** How the next token is chosen. */
+/**
+ * How the next token is chosen.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from '@r1-ts/tensor-kernels';
+ * import { sampleToken, type SamplingOptions } from '@r1-ts/model';
+ * const r1Sampling: SamplingOptions = { temperature: 0.6, topP: 0.95 }; // R1's evaluation setting
+ * console.log(sampleToken(new Float32Array([1, 2, 3]), r1Sampling, new Rng(0)).id); // 0, 1 or 2
+ * ```
+ */
 export interface SamplingOptions {
   /** 0 = greedy. Default 1. */
   temperature?: number;
@@ -11,7 +21,17 @@ export interface SamplingOptions {
   topK?: number;
 }
 
-/** One sampled token and its log-probability under the temperature-scaled distribution. */
+/**
+ * One sampled token and its log-probability under the temperature-scaled distribution.
+ *
+ * @example
+ * ```ts
+ * import { Rng } from '@r1-ts/tensor-kernels';
+ * import { sampleToken, type SampledToken } from '@r1-ts/model';
+ * const t: SampledToken = sampleToken(new Float32Array([0, 0]), { temperature: 0 }, new Rng(0));
+ * console.log(t.logProb); // log(1/2) ≈ -0.693
+ * ```
+ */
 export interface SampledToken {
   id: number;
   logProb: number;

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
 import { CheckpointError } from '@r1-ts/tensor-kernels';
 
-/** The special tokens R1's recipe uses, as DeepSeek spells them. */
+/**
+ * The special tokens R1's recipe uses, as DeepSeek spells them.
+ *
+ * @example
+ * ```ts
+ * import { SPECIAL_TOKENS } from '@r1-ts/model';
+ * const reply = `${SPECIAL_TOKENS.think}2+2=4${SPECIAL_TOKENS.thinkEnd}${SPECIAL_TOKENS.answer}4${SPECIAL_TOKENS.answerEnd}`;
+ * console.log(reply); // '<think>2+2=4</think><answer>4</answer>'
+ * ```
+ */
 export const SPECIAL_TOKENS = {
   bos: '<｜begin▁of▁sentence｜>',
   eos: '<｜end▁of▁sentence｜>',
@@ -15,11 +24,29 @@ export const SPECIAL_TOKENS = {
   answerEnd: '</answer>',
 } as const;
 
-/** Role names of {@link SPECIAL_TOKENS}. */
+/**
+ * Role names of {@link SPECIAL_TOKENS}.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, type SpecialTokenName } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['abc']);
+ * const name: SpecialTokenName = 'eos';
+ * console.log(tok.decode([tok.special[name]])); // '<｜end▁of▁sentence｜>'
+ * ```
+ */
 export type SpecialTokenName = keyof typeof SPECIAL_TOKENS;
 
 /**
  * What every tokenizer offers the model, the trainers and the server.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, type Tokenizer } from '@r1-ts/model';
+ * const tok: Tokenizer = CharTokenizer.fromCorpus(['What is 1+2?']);
+ * const ids = [...tok.encode('1+2'), tok.special.eos];
+ * console.log(tok.decode(ids, { skipSpecial: true })); // '1+2'
+ * ```
  */
 export interface Tokenizer {
   /** Number of ids (the model's vocab_size must be at least this). */
@@ -235,7 +262,19 @@ export function tokenizerFromJSON(json: Record<string, unknown>): Tokenizer {
   return new HfTokenizer(json);
 }
 
-/** A chat message. */
+/**
+ * A chat message.
+ *
+ * @example
+ * ```ts
+ * import { renderChat, type ChatMessage } from '@r1-ts/model';
+ * const turns: ChatMessage[] = [
+ *   { role: 'system', content: 'Answer briefly.' },
+ *   { role: 'user', content: '2+2?' },
+ * ];
+ * console.log(renderChat(turns)); // '<｜begin▁of▁sentence｜>Answer briefly.<｜User｜>2+2?<｜Assistant｜>'
+ * ```
+ */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;

@@ -7,7 +7,16 @@ import { AdamW, clipGradNorm, lrSchedule, valueAndNamedGrads } from './optim';
 import type { LrSchedule } from './optim';
 import type { Tokenizer } from './tokenizer';
 
-/** What one optimizer step reports. */
+/**
+ * What one optimizer step reports.
+ *
+ * @example
+ * ```ts
+ * import type { StepStats } from '@r1-ts/model';
+ * const logLine = (s: StepStats) =>
+ *   `step ${s.step} loss ${s.loss.toFixed(3)} |g| ${s.gradNorm.toFixed(2)} lr ${s.lr}${s.skipped ? ' (skipped: not finite)' : ''}`;
+ * ```
+ */
 export interface StepStats {
   step: number;
   loss: number;
@@ -23,7 +32,16 @@ export interface StepStats {
   expertLoad: { layer: number; load: number[] }[];
 }
 
-/** Options of {@link trainStep}. */
+/**
+ * Options of {@link trainStep} (the loss mask comes from the batch).
+ *
+ * @example
+ * ```ts
+ * import { trainStep, type AdamW, type DeepSeekModel, type TokenBatch, type TrainStepOptions } from '@r1-ts/model';
+ * const options: TrainStepOptions = { clipNorm: 1, biasUpdateGamma: 0.001, mtpLambda: 0.1 };
+ * const step = (model: DeepSeekModel, opt: AdamW, batch: TokenBatch) => trainStep(model, opt, batch, options);
+ * ```
+ */
 export interface TrainStepOptions extends Omit<LossOptions, 'lossMask'> {
   /** Clip the global gradient norm to this (default 1). */
   clipNorm?: number;
@@ -79,7 +97,18 @@ export function trainStep(model: DeepSeekModel, optimizer: AdamW, batch: TokenBa
   };
 }
 
-/** Options of {@link SftTrainer}. */
+/**
+ * Options of {@link SftTrainer}.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, DeepSeekModel, SftTrainer, lrSchedule, presets, type SftOptions } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['1+1?', '2']);
+ * const model = new DeepSeekModel({ ...presets.tiny, vocab_size: tok.vocabSize }, { seed: 0 });
+ * const options: SftOptions = { lr: lrSchedule({ peak: 3e-3, warmup: 10 }), batchSize: 8, maxLength: 128, seed: 1 };
+ * const trainer = new SftTrainer(model, tok, options);
+ * ```
+ */
 export interface SftOptions extends TrainStepOptions {
   /** Peak learning rate or a schedule (default 3e-3 constant, the cold-start lead of issue #7). */
   lr?: number | LrSchedule;

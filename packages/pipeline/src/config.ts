@@ -65,11 +65,12 @@ export const recipeConfigSchema = z
   .object({
     name: z.string().min(1).regex(/^[\w.-]+$/, 'letters, digits, dot, dash or underscore'),
     seed: int(0),
-    recipe: z.enum(['r1', 'r1-zero']),
-    algo: z.enum(['grpo', 'gspo']),
-    attention: z.enum(['mla', 'dsa']),
-    backend: z.enum(['auto', 'wasm', 'cpu', 'tensorflow']),
-    task: z.object({ kind: z.enum(['addition']), digits: int(1).max(9), trainProblems: int(1), evalProblems: int(1) }).strict(),
+    // z.enum in object form (the same schema as the array form) so TypeDoc finds a declaration per value.
+    recipe: z.enum({ r1: 'r1', 'r1-zero': 'r1-zero' }),
+    algo: z.enum({ grpo: 'grpo', gspo: 'gspo' }),
+    attention: z.enum({ mla: 'mla', dsa: 'dsa' }),
+    backend: z.enum({ auto: 'auto', wasm: 'wasm', cpu: 'cpu', tensorflow: 'tensorflow' }),
+    task: z.object({ kind: z.enum({ addition: 'addition' }), digits: int(1).max(9), trainProblems: int(1), evalProblems: int(1) }).strict(),
     teacher: modelSize,
     student: modelSize,
     pretrain: sft.extend({ documents: int(1), reasoningFraction: z.number().min(0).max(1) }).strict(),
@@ -85,10 +86,29 @@ export const recipeConfigSchema = z
   })
   .strict();
 
-/** A validated recipe config (every field present). */
+/**
+ * A validated recipe config (every field present).
+ *
+ * @example
+ * ```ts
+ * import { resolveRecipeConfig, type RecipeConfig } from '@r1-ts/pipeline';
+ * const cfg: RecipeConfig = resolveRecipeConfig('quick', { seed: 3 });
+ * console.log(cfg.seed, cfg.coldStart.steps, cfg.eval.k); // 3 3 2
+ * ```
+ */
 export type RecipeConfig = z.output<typeof recipeConfigSchema>;
 
-/** Deep partial of {@link RecipeConfig}: what a config file or CLI flags may set. */
+/**
+ * Partial {@link RecipeConfig}, one level deep: what a config file or CLI flags may set.
+ *
+ * @example
+ * ```ts
+ * import { resolveRecipeConfig, type RecipeConfigInput } from '@r1-ts/pipeline';
+ * const overrides: RecipeConfigInput = { algo: 'gspo', reasoningRl: { steps: 10 } };
+ * const cfg = resolveRecipeConfig('demo', overrides);
+ * console.log(cfg.reasoningRl.steps, cfg.reasoningRl.numGenerations); // 10 8
+ * ```
+ */
 export type RecipeConfigInput = { [K in keyof RecipeConfig]?: RecipeConfig[K] extends object ? Partial<RecipeConfig[K]> : RecipeConfig[K] };
 
 const rlDefaults = {

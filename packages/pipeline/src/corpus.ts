@@ -4,7 +4,16 @@ import { arithmeticTask, generalTask, makeSplit, preferencePairs, TaskRng } from
 import type { PreferencePair, TaskGenerator, TaskSample } from '@r1-ts/tasks';
 import type { RecipeConfig } from './config';
 
-/** Everything a run draws from the task generators, derived from the config's seed. */
+/**
+ * Everything a run draws from the task generators, derived from the config's seed.
+ *
+ * @example
+ * ```ts
+ * import { buildRunData, recipePresets, type RunData } from '@r1-ts/pipeline';
+ * const data: RunData = buildRunData(recipePresets.quick);
+ * console.log(data.documents.length, data.tokenizer.vocabSize > 0); // 50 true
+ * ```
+ */
 export interface RunData {
   generator: TaskGenerator;
   train: TaskSample[];
@@ -55,12 +64,30 @@ export function buildRunData(cfg: RecipeConfig): RunData {
   return { generator, train: split.train, eval: split.eval, general, preferences, documents, tokenizer: CharTokenizer.fromCorpus(texts) };
 }
 
-/** Cold-start SFT examples: worked R1-format solutions of train problems. */
+/**
+ * Cold-start SFT examples: worked R1-format solutions of train problems.
+ *
+ * @example
+ * ```ts
+ * import { buildRunData, coldStartData, recipePresets } from '@r1-ts/pipeline';
+ * const [ex] = coldStartData(buildRunData(recipePresets.quick), 1);
+ * console.log(ex.prompt, ex.completion); // a problem and its <think>…</think><answer>…</answer> solution
+ * ```
+ */
 export function coldStartData(data: RunData, count: number): SftExample[] {
   return data.train.slice(0, count).map((s) => ({ prompt: s.prompt, completion: data.generator.completion(s) }));
 }
 
-/** General SFT examples (no reasoning block), for the stage-3 mix. */
+/**
+ * General SFT examples (no reasoning block), for the stage-3 mix.
+ *
+ * @example
+ * ```ts
+ * import { buildRunData, generalSft, recipePresets } from '@r1-ts/pipeline';
+ * const examples = generalSft(buildRunData(recipePresets.quick), 4);
+ * console.log(examples.length); // 4
+ * ```
+ */
 export function generalSft(data: RunData, count: number): SftExample[] {
   return data.general.slice(0, count).map((g) => ({ prompt: g.prompt, completion: g.answer }));
 }

@@ -4,7 +4,18 @@ import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
 import { extractAnswer, formatReward, isMathEquivalent } from '@r1-ts/rewards';
 import type { TaskSample } from '@r1-ts/tasks';
 
-/** Evaluation settings (R1 §3: k samples per problem at temperature 0.6, top-p 0.95). */
+/**
+ * Evaluation settings (R1 §3: k samples per problem at temperature 0.6, top-p 0.95).
+ *
+ * @example
+ * ```ts
+ * import { evaluateModel, type EvalOptions } from '@r1-ts/pipeline';
+ * import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+ * import type { TaskSample } from '@r1-ts/tasks';
+ * const r1Style: EvalOptions = { k: 8, temperature: 0.6, topP: 0.95, maxNewTokens: 64, seed: 1 };
+ * const passAt1 = (m: DeepSeekModel, tok: Tokenizer, problems: TaskSample[]) => evaluateModel(m, tok, problems, r1Style).passAt1;
+ * ```
+ */
 export interface EvalOptions {
   k: number;
   temperature: number;
@@ -15,7 +26,16 @@ export interface EvalOptions {
   batchSize?: number;
 }
 
-/** What {@link evaluateModel} measures. */
+/**
+ * What {@link evaluateModel} measures.
+ *
+ * @example
+ * ```ts
+ * import type { EvalResult } from '@r1-ts/pipeline';
+ * const summary = (r: EvalResult) =>
+ *   `pass@1 ${r.passAt1.toFixed(3)}, cons@${r.k} ${r.consAtK.toFixed(3)}, format ${(100 * r.formatRate).toFixed(0)}% over ${r.problems} problems`;
+ * ```
+ */
 export interface EvalResult {
   /** Mean correctness over k samples per problem. */
   passAt1: number;

@@ -22,7 +22,25 @@ import { dsaStage } from './dsa_stage';
 import { writeReport } from './report';
 import type { StageContext } from './sft_stage';
 
-/** Options of {@link runRecipe}. */
+/**
+ * Options of {@link runRecipe}.
+ *
+ * @example
+ * ```ts
+ * // no-run: trains models (longer than a docs example may take)
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { resolveRecipeConfig, runRecipe, type RunRecipeOptions } from '@r1-ts/pipeline';
+ * const options: RunRecipeOptions = {
+ *   out: join(mkdtempSync(join(tmpdir(), 'r1-')), 'run'),
+ *   stopAfter: 'pretrain',
+ *   onEvent: (e) => { if (e.type === 'stage_end') console.log(`done: ${e.stage}`); },
+ * };
+ * await runRecipe(resolveRecipeConfig('quick'), options);
+ * await runRecipe(resolveRecipeConfig('quick'), { out: options.out, resume: true }); // the remaining stages
+ * ```
+ */
 export interface RunRecipeOptions {
   /** The run directory (created). */
   out: string;
@@ -34,7 +52,16 @@ export interface RunRecipeOptions {
   stopAfter?: string;
 }
 
-/** What {@link runRecipe} returns. */
+/**
+ * What {@link runRecipe} returns.
+ *
+ * @example
+ * ```ts
+ * import type { RecipeSummary } from '@r1-ts/pipeline';
+ * const table = (s: RecipeSummary) =>
+ *   Object.entries(s.eval).map(([stage, e]) => `${stage}\tpass@1 ${e.passAt1.toFixed(2)}\tcons@${e.k} ${e.consAtK.toFixed(2)}`);
+ * ```
+ */
 export interface RecipeSummary {
   runDir: string;
   /** Stage → final checkpoint directory. */
@@ -46,7 +73,15 @@ export interface RecipeSummary {
   report?: string;
 }
 
-/** The stages of each recipe, in order (R1 §2.3–2.4 and the comparisons of issue #7). */
+/**
+ * The stages of each recipe, in order (R1 §2.3–2.4 and the comparisons of issue #7).
+ *
+ * @example
+ * ```ts
+ * import { recipeStages, resolveRecipeConfig } from '@r1-ts/pipeline';
+ * console.log(recipeStages(resolveRecipeConfig('quick', { recipe: 'r1-zero' }))); // ['pretrain', 'r1-zero', 'eval']
+ * ```
+ */
 export function recipeStages(cfg: RecipeConfig): string[] {
   const dsa = cfg.attention === 'dsa' ? ['dsa-warmup', 'dsa-sparse'] : [];
   if (cfg.recipe === 'r1-zero') return ['pretrain', ...dsa, 'r1-zero', 'eval'];
@@ -56,7 +91,19 @@ export function recipeStages(cfg: RecipeConfig): string[] {
   ];
 }
 
-/** Model config of the teacher or the student for this run's vocabulary. */
+/**
+ * Model config of the teacher or the student for this run's vocabulary: the `tiny` preset with the
+ * recipe's size overrides, dense (DSA indexers are added later by the dsa-warmup stage).
+ *
+ * @example
+ * ```ts
+ * import { DeepSeekModel } from '@r1-ts/model';
+ * import { recipePresets, stageModelConfig } from '@r1-ts/pipeline';
+ * const config = stageModelConfig(recipePresets.quick, 'student', 40);
+ * const student = new DeepSeekModel(config);
+ * console.log(student.config.hidden_size, student.config.vocab_size); // 16 40
+ * ```
+ */
 export function stageModelConfig(cfg: RecipeConfig, which: 'teacher' | 'student', vocabSize: number): DeepSeekConfigInput {
   const base = { ...presets.tiny, ...cfg[which], vocab_size: vocabSize };
   // Pretraining is dense even under DSA: the indexers are added by the dsa-warmup stage (V3.2-Exp §2.1).
@@ -91,6 +138,7 @@ function ruleRewards(): NamedReward<TaskSample>[] {
  * import { tmpdir } from 'node:os';
  * import { join } from 'node:path';
  * import { resolveRecipeConfig, runRecipe } from '@r1-ts/pipeline';
+ * // no-run: trains every stage (longer than a docs example may take)
  * const out = join(mkdtempSync(join(tmpdir(), 'r1-')), 'quick');
  * const summary = await runRecipe(resolveRecipeConfig('quick'), { out });
  * console.log(summary.eval['cold-start']?.passAt1);

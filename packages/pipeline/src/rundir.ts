@@ -2,7 +2,23 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from
 import { join } from 'node:path';
 import { CheckpointError, writeFileAtomic } from '@r1-ts/tensor-kernels';
 
-/** What state.json records: finished stages and where each left its final checkpoint. */
+/**
+ * What state.json records: finished stages and where each left its final checkpoint.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { join } from 'node:path';
+ * import { RunDir, type RunState } from '@r1-ts/pipeline';
+ * const run = new RunDir(mkdtempSync(join(tmpdir(), 'run-')));
+ * const state: RunState = run.state();
+ * state.completed.pretrain = 'checkpoints/pretrain/final';
+ * state.current = { stage: 'cold-start', step: 40 };
+ * run.saveState(state);
+ * console.log(run.state().current); // { stage: 'cold-start', step: 40 }
+ * ```
+ */
 export interface RunState {
   /** Stage name → its final checkpoint directory (relative to the run directory). */
   completed: Record<string, string>;

@@ -3,10 +3,41 @@ import { CheckpointError } from './errors';
 import { Rng } from './rng';
 import type { StoredTensor } from './safetensors';
 
-/** How a parameter starts: N(0, std²) from the module's Rng, a constant, or given values. */
+/**
+ * How a parameter starts: N(0, std²) from the module's Rng, a constant, or given values.
+ *
+ * @example
+ * ```ts
+ * import { Module, Rng, type Init } from '@r1-ts/tensor-kernels';
+ * const ones: Init = { constant: 1 };
+ * class Norm extends Module {
+ *   readonly weight = this.param('weight', [4], ones);
+ * }
+ * console.log(new Norm(new Rng(0)).weight.dataSync()); // Float32Array [1, 1, 1, 1]
+ * ```
+ */
 export type Init = { normal: number } | { constant: number } | Float32Array;
 
-/** A tensor to load: a tfjs tensor or a stored safetensors entry. */
+/**
+ * A tensor to load: a tfjs tensor or a stored safetensors entry.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { Module, Rng, type LoadableTensor } from '@r1-ts/tensor-kernels';
+ * class Bias extends Module {
+ *   readonly bias = this.param('bias', [2], { constant: 0 });
+ * }
+ * const state = new Map<string, LoadableTensor>([
+ *   ['bias', { dtype: 'F32', shape: [2], data: new Float32Array([1, 2]) }],
+ * ]);
+ * const m = new Bias(new Rng(0));
+ * m.loadState(state);
+ * console.log(m.bias.dataSync()); // Float32Array [1, 2]
+ * const fromTf: LoadableTensor = tf.zeros([2]);
+ * m.loadState(new Map([['bias', fromTf]]));
+ * ```
+ */
 export type LoadableTensor = tf.Tensor | StoredTensor;
 
 /**

@@ -3,7 +3,18 @@ import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import type { JumpableRandomGenerator } from 'pure-rand/types/JumpableRandomGenerator';
 
-/** Serializable state of an {@link Rng}: pass it to {@link Rng.fromState} to continue the same stream. */
+/**
+ * Serializable state of an {@link Rng}: pass it to {@link Rng.fromState} to continue the same stream.
+ *
+ * @example
+ * ```ts
+ * import { Rng, type RngState } from '@r1-ts/tensor-kernels';
+ * const rng = new Rng(7);
+ * const json = JSON.stringify(rng.getState()); // e.g. saved in a checkpoint
+ * const state: RngState = JSON.parse(json);
+ * console.log(Rng.fromState(state).int(0, 9) === rng.int(0, 9)); // true
+ * ```
+ */
 export interface RngState {
   algorithm: 'xoroshiro128plus';
   state: number[];

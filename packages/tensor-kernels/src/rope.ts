@@ -1,7 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from './errors';
 
-/** YaRN parameters as Hugging Face DeepSeek-V3 configs spell them. */
+/**
+ * YaRN parameters as Hugging Face DeepSeek-V3 configs spell them.
+ *
+ * @example
+ * ```ts
+ * import { yarnMscale, type YarnScaling } from '@r1-ts/tensor-kernels';
+ * const scaling: YarnScaling = {
+ *   type: 'yarn', factor: 40, original_max_position_embeddings: 4096,
+ *   beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1,
+ * }; // DeepSeek-V3's values
+ * console.log(yarnMscale(scaling)); // 0.1·ln 40 + 1 ≈ 1.369
+ * ```
+ */
 export interface YarnScaling {
   type: 'yarn';
   factor: number;
@@ -12,7 +24,16 @@ export interface YarnScaling {
   mscale_all_dim: number;
 }
 
-/** The config fields RoPE reads (Hugging Face names). */
+/**
+ * The config fields RoPE reads (Hugging Face names).
+ *
+ * @example
+ * ```ts
+ * import { ropeFrequencies, type RopeConfig } from '@r1-ts/tensor-kernels';
+ * const config: RopeConfig = { qk_rope_head_dim: 8, rope_theta: 10000, rope_scaling: null, max_position_embeddings: 64 };
+ * console.log(ropeFrequencies(config).length); // 4 (one per rotated pair)
+ * ```
+ */
 export interface RopeConfig {
   qk_rope_head_dim: number;
   rope_theta: number;

@@ -3,14 +3,33 @@ import { dirname, basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from './errors';
 
-/** Element types this reader and writer understand. */
+/**
+ * Element types this reader and writer understand.
+ *
+ * @example
+ * ```ts
+ * import { serializeSafetensors, parseSafetensors, type SafetensorsDtype } from '@r1-ts/tensor-kernels';
+ * const dtype: SafetensorsDtype = 'BF16';
+ * const bytes = serializeSafetensors({ w: { dtype, shape: [2], data: [0.5, -1] } });
+ * console.log(parseSafetensors(bytes).tensors.get('w')?.dtype); // 'BF16'
+ * ```
+ */
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64';
 
 const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8 };
 /** Headers larger than this are refused (the reference implementation uses the same 100 MB bound). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
-/** One tensor as stored: its dtype, shape and decoded values (F16/BF16/F64 widen to float32, I64 narrows to int32). */
+/**
+ * One tensor as stored: its dtype, shape and decoded values (F16/BF16/F64 widen to float32, I64 narrows to int32).
+ *
+ * @example
+ * ```ts
+ * import { toTensor, type StoredTensor } from '@r1-ts/tensor-kernels';
+ * const stored: StoredTensor = { dtype: 'F32', shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) };
+ * console.log(toTensor(stored).shape); // [2, 2]
+ * ```
+ */
 export interface StoredTensor {
   dtype: SafetensorsDtype;
   shape: number[];
@@ -18,7 +37,16 @@ export interface StoredTensor {
   data: Float32Array | Int32Array;
 }
 
-/** A parsed safetensors file. */
+/**
+ * A parsed safetensors file.
+ *
+ * @example
+ * ```ts
+ * import { readSafetensors, type SafetensorsFile } from '@r1-ts/tensor-kernels';
+ * const file: SafetensorsFile = readSafetensors('test/fixtures/golden/kernels.safetensors');
+ * for (const [name, t] of file.tensors) console.log(name, t.dtype, t.shape);
+ * ```
+ */
 export interface SafetensorsFile {
   /** The `__metadata__` string map (empty when absent). */
   metadata: Record<string, string>;
@@ -198,12 +226,36 @@ export function readSafetensors(path: string): SafetensorsFile {
   return parseSafetensors(bytes, path);
 }
 
-/** A tensor to write: a tfjs tensor, or raw values with their shape. */
+/**
+ * A tensor to write: a tfjs tensor, or raw values with their shape.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { serializeSafetensors, type TensorToWrite } from '@r1-ts/tensor-kernels';
+ * const tensors: Record<string, TensorToWrite> = {
+ *   weight: tf.ones([2, 3]),
+ *   step: { dtype: 'I32', shape: [1], data: [100] },
+ * };
+ * console.log(serializeSafetensors(tensors).byteLength > 0); // true
+ * ```
+ */
 export type TensorToWrite =
   | tf.Tensor
   | { dtype: SafetensorsDtype; shape: number[]; data: Float32Array | Int32Array | ArrayLike<number> };
 
-/** Options of {@link serializeSafetensors}. */
+/**
+ * Options of {@link serializeSafetensors}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { parseSafetensors, serializeSafetensors, type SerializeOptions } from '@r1-ts/tensor-kernels';
+ * const half: SerializeOptions = { floatDtype: 'F16' };
+ * const bytes = serializeSafetensors({ w: tf.tensor([1, 2]) }, {}, half);
+ * console.log(parseSafetensors(bytes).tensors.get('w')?.dtype); // 'F16'
+ * ```
+ */
 export interface SerializeOptions {
   /** Store float32 tensors as this dtype (default F32). */
   floatDtype?: 'F32' | 'F16' | 'BF16';
@@ -304,9 +356,11 @@ function encode(values: ArrayLike<number>, dtype: SafetensorsDtype): Uint8Array 
  *
  * @example
  * ```ts
- * import { writeFileAtomic } from '@r1-ts/tensor-kernels';
+ * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
- * writeFileAtomic(`${tmpdir()}/hello.txt`, new TextEncoder().encode('hello'));
+ * import { join } from 'node:path';
+ * import { writeFileAtomic } from '@r1-ts/tensor-kernels';
+ * writeFileAtomic(join(mkdtempSync(join(tmpdir(), 'atomic-')), 'hello.txt'), new TextEncoder().encode('hello'));
  * ```
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
@@ -331,8 +385,10 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
  * import { writeSafetensors, readSafetensors } from '@r1-ts/tensor-kernels';
+ * import { mkdtempSync } from 'node:fs';
  * import { tmpdir } from 'node:os';
- * const path = `${tmpdir()}/w.safetensors`;
+ * import { join } from 'node:path';
+ * const path = join(mkdtempSync(join(tmpdir(), 'st-')), 'w.safetensors');
  * writeSafetensors(path, { w: tf.tensor([1, 2, 3]) });
  * console.log(readSafetensors(path).tensors.get('w')?.shape); // [3]
  * ```

@@ -5,10 +5,28 @@ import { ConfigError } from '../errors';
 import { nativeBindingPresent } from './native';
 import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_threads';
 
-/** Backends r1-ts can run on. `tensorflow` = tfjs-node(-gpu) (libtensorflow). */
+/**
+ * Backends r1-ts can run on. `tensorflow` = tfjs-node(-gpu) (libtensorflow).
+ *
+ * @example
+ * ```ts
+ * import { initBackend, type BackendName } from '@r1-ts/tensor-kernels';
+ * const backend: BackendName = 'auto'; // keeps the backend already chosen
+ * console.log((await initBackend({ backend, quiet: true })).name); // e.g. 'wasm'
+ * ```
+ */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
-/** Options of {@link initBackend}. */
+/**
+ * Options of {@link initBackend}.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, type InitBackendOptions } from '@r1-ts/tensor-kernels';
+ * const options: InitBackendOptions = { backend: 'auto', quiet: true };
+ * await initBackend(options);
+ * ```
+ */
 export interface InitBackendOptions {
   /**
    * Which backend; `auto` tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order and keeps an
@@ -21,7 +39,16 @@ export interface InitBackendOptions {
   quiet?: boolean;
 }
 
-/** What {@link initBackend} chose and why. */
+/**
+ * What {@link initBackend} chose and why.
+ *
+ * @example
+ * ```ts
+ * import { initBackend, type BackendInfo } from '@r1-ts/tensor-kernels';
+ * const info: BackendInfo = await initBackend({ quiet: true });
+ * console.log(`${info.name} (${info.threads} threads): ${info.reason}`);
+ * ```
+ */
 export interface BackendInfo {
   /** The tfjs backend name now active (`tensorflow`, `wasm` or `cpu`). */
   name: 'tensorflow' | 'wasm' | 'cpu';

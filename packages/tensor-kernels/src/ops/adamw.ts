@@ -3,7 +3,20 @@ import { asAttrs, asInputs } from '../kernel_names';
 import { AdamWUpdate, ScaleAll, SumOfSquares } from '../kernels/adamw';
 import { expectTensor, fail, hasFusedKernel } from './fused';
 
-/** Hyper-parameters of one {@link adamwUpdate} step. */
+/**
+ * Hyper-parameters of one {@link adamwUpdate} step.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { adamwUpdate, type AdamWStep } from '@r1-ts/tensor-kernels';
+ * const h: AdamWStep = { lr: 1e-3, beta1: 0.9, beta2: 0.95, eps: 1e-8, step: 1, decays: [0.1, 0] }; // no decay for the norm
+ * const params = [tf.ones([2, 2]), tf.ones([2])];
+ * const zeros = params.map((p) => tf.zerosLike(p));
+ * const [w, norm] = adamwUpdate(params, params.map((p) => tf.onesLike(p)), zeros, zeros, h);
+ * console.log(norm.p.dataSync()); // ≈ [0.999, 0.999]
+ * ```
+ */
 export interface AdamWStep {
   lr: number;
   beta1: number;

@@ -2,7 +2,22 @@ import * as tf from '@tensorflow/tfjs';
 import { MaskedSoftmax, asAttrs, asInputs } from '../kernel_names';
 import { expectTensor, fail, hasFusedKernel } from './fused';
 
-/** Which keys each query may attend to. */
+/**
+ * Which keys each query may attend to.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { attentionWeights, type AttentionMaskOptions } from '@r1-ts/tensor-kernels';
+ * const opts: AttentionMaskOptions = {
+ *   scale: 0.5,
+ *   causal: false,
+ *   keyMask: tf.tensor2d([[0, 1, 1]]), // key 0 is left padding
+ * };
+ * const p = attentionWeights(tf.ones([1, 1, 3, 4]), tf.ones([1, 1, 3, 4]), opts);
+ * console.log(p.arraySync()[0][0][0]); // [0, 0.5, 0.5]
+ * ```
+ */
 export interface AttentionMaskOptions {
   /** Softmax scale applied to q·k. */
   scale: number;

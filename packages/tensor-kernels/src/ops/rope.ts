@@ -2,7 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import { Rope, asAttrs, asInputs } from '../kernel_names';
 import { expectShape, expectTensor, fail, hasFusedKernel } from './fused';
 
-/** Which pairs RoPE rotates: (2i, 2i+1) for MLA, (i, i+d/2) for the DSA indexer. */
+/**
+ * Which pairs RoPE rotates: (2i, 2i+1) for MLA, (i, i+d/2) for the DSA indexer.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { applyRope, ropeCosSin, type RopeLayout } from '@r1-ts/tensor-kernels';
+ * const { cos, sin } = ropeCosSin({ qk_rope_head_dim: 4, rope_theta: 10000, rope_scaling: null, max_position_embeddings: 16 }, [0, 1]);
+ * const layout: RopeLayout = 'half'; // the indexer's pairing
+ * const y = applyRope(tf.ones([1, 2, 4]), cos, sin, layout); // [1, 2, 4]
+ * ```
+ */
 export type RopeLayout = 'interleaved' | 'half';
 
 /**

@@ -4,7 +4,19 @@ import { SparseAttention } from '../kernels/sparse_attention';
 import { attention } from './attention';
 import { expectTensor, fail, hasFusedKernel } from './fused';
 
-/** Options of {@link sparseAttention}. */
+/**
+ * Options of {@link sparseAttention}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { sparseAttention, type SparseAttentionOptions } from '@r1-ts/tensor-kernels';
+ * const opts: SparseAttentionOptions = { scale: 0.5, causal: true, keyMask: tf.tensor2d([[0, 1, 1]]) }; // key 0 is padding
+ * const idx = tf.tensor3d([[[0, 1], [0, 1], [1, 2]]], [1, 3, 2], 'int32');
+ * const o = sparseAttention(tf.ones([1, 1, 3, 4]), tf.ones([1, 1, 3, 4]), tf.ones([1, 1, 3, 2]), idx, opts);
+ * console.log(o.arraySync()[0][0][0]); // [0, 0]: query 0 may see only key 0, which is padding
+ * ```
+ */
 export interface SparseAttentionOptions {
   /** Softmax scale applied to q·k. */
   scale: number;
