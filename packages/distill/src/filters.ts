@@ -1,4 +1,4 @@
-import { languageConsistencyReward } from '@r1-ts/rewards';
+import { targetLanguageFraction } from '@r1-ts/rewards';
 import type { RewardSample } from '@r1-ts/rewards';
 
 /**
@@ -50,7 +50,9 @@ export async function rejectionReason(
   options: RejectionOptions = {},
 ): Promise<RejectionRule | null> {
   if (!correct) return 'wrong_answer';
-  const lang = await languageConsistencyReward(completion, sample);
+  // Reasoning with no words at all (e.g. `7+5=12,4+8+1=13`) is not mixed: only words are judged.
+  const think = /<think>([\s\S]*?)(<\/think>|$)/.exec(completion)?.[1] ?? completion;
+  const lang = targetLanguageFraction(think, typeof sample.language === 'string' ? sample.language : 'en');
   if (lang !== null && lang < (options.minLanguageConsistency ?? 0.95)) return 'mixed_language';
   const longest = Math.max(0, ...completion.split(/\n\s*\n/).map((p) => p.length));
   if (longest > (options.maxParagraphChars ?? 2000)) return 'long_paragraph';

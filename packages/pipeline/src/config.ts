@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '@r1-ts/tensor-kernels';
+import { parseConfig, presets } from '@r1-ts/model';
 
 const int = (min = 0) => z.number().int().min(min);
 const pos = () => z.number().positive().finite();
@@ -70,7 +71,7 @@ export const recipeConfigSchema = z
     algo: z.enum({ grpo: 'grpo', gspo: 'gspo' }),
     attention: z.enum({ mla: 'mla', dsa: 'dsa' }),
     backend: z.enum({ auto: 'auto', wasm: 'wasm', cpu: 'cpu', tensorflow: 'tensorflow' }),
-    task: z.object({ kind: z.enum({ addition: 'addition' }), digits: int(1).max(9), trainProblems: int(1), evalProblems: int(1) }).strict(),
+    task: z.object({ kind: z.enum({ addition: 'addition' }), digits: int(1).max(9), promptStyle: z.enum({ question: 'question', bare: 'bare' }), trainProblems: int(1), evalProblems: int(1) }).strict(),
     teacher: modelSize,
     student: modelSize,
     pretrain: sft.extend({ documents: int(1), reasoningFraction: z.number().min(0).max(1) }).strict(),
@@ -112,7 +113,7 @@ export type RecipeConfig = z.output<typeof recipeConfigSchema>;
 export type RecipeConfigInput = { [K in keyof RecipeConfig]?: RecipeConfig[K] extends object ? Partial<RecipeConfig[K]> : RecipeConfig[K] };
 
 const rlDefaults = {
-  steps: 60, promptsPerStep: 16, numGenerations: 8, lr: 3e-4, beta: 0, temperature: 1, topP: 1, maxCompletionLength: 40,
+  steps: 60, promptsPerStep: 16, numGenerations: 8, lr: 3e-4, beta: 0, temperature: 1, topP: 1, maxCompletionLength: 30,
   epsilonLow: 0.2, epsilonHigh: 0.28, dynamicSampling: true, checkpointEvery: 20,
 };
 
@@ -124,30 +125,32 @@ const demo: RecipeConfig = {
   algo: 'grpo',
   attention: 'mla',
   backend: 'auto',
-  task: { kind: 'addition', digits: 3, trainProblems: 2000, evalProblems: 100 },
-  teacher: { hidden_size: 64, num_hidden_layers: 2, max_position_embeddings: 128, num_nextn_predict_layers: 0 },
+  // 2-digit addition with bare prompts (`47+85=`): the size at which the learning tests measured
+  // cold start ≈ 20% and +20 points from 200 GRPO steps (packages/pipeline/test/learning).
+  task: { kind: 'addition', digits: 2, promptStyle: 'bare', trainProblems: 2000, evalProblems: 100 },
+  teacher: { hidden_size: 64, num_hidden_layers: 2, max_position_embeddings: 64, num_nextn_predict_layers: 0 },
   student: {
     hidden_size: 32, num_hidden_layers: 2, first_k_dense_replace: 2, num_attention_heads: 2, intermediate_size: 96,
-    q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, max_position_embeddings: 128,
+    q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, max_position_embeddings: 64,
     num_nextn_predict_layers: 0,
   },
-  pretrain: { steps: 150, batchSize: 16, lr: 3e-3, checkpointEvery: 50, documents: 3000, reasoningFraction: 0.2 },
+  pretrain: { steps: 120, batchSize: 16, lr: 3e-3, checkpointEvery: 60, documents: 3000, reasoningFraction: 0.2 },
   dsa: { warmupSteps: 30, sparseSteps: 30, lr: 1e-3 },
   coldStart: { steps: 600, batchSize: 16, lr: 3e-3, checkpointEvery: 100, examples: 500 },
-  reasoningRl: { ...rlDefaults },
-  rejection: { steps: 400, batchSize: 16, lr: 3e-3, checkpointEvery: 100, prompts: 300, samplesPerPrompt: 2, generalExamples: 100 },
-  rlAll: { ...rlDefaults, steps: 20, generalFraction: 0.25, rewardModel: { steps: 100, batchSize: 16, lr: 1e-3, checkpointEvery: 100, pairs: 400 } },
-  distill: { steps: 600, batchSize: 16, lr: 3e-3, checkpointEvery: 200, prompts: 400, samplesPerPrompt: 2 },
-  studentRl: { ...rlDefaults, steps: 40 },
-  r1Zero: { ...rlDefaults, steps: 40 },
-  eval: { k: 4, temperature: 0.6, topP: 0.95, maxNewTokens: 40 },
+  reasoningRl: { ...rlDefaults, steps: 100, promptsPerStep: 8 },
+  rejection: { steps: 400, batchSize: 16, lr: 3e-3, checkpointEvery: 100, prompts: 400, samplesPerPrompt: 2, generalExamples: 100 },
+  rlAll: { ...rlDefaults, steps: 20, promptsPerStep: 8, generalFraction: 0.25, rewardModel: { steps: 100, batchSize: 16, lr: 1e-3, checkpointEvery: 100, pairs: 400 } },
+  distill: { steps: 500, batchSize: 16, lr: 3e-3, checkpointEvery: 250, prompts: 500, samplesPerPrompt: 2 },
+  studentRl: { ...rlDefaults, steps: 30, promptsPerStep: 8 },
+  r1Zero: { ...rlDefaults, steps: 30, promptsPerStep: 8 },
+  eval: { k: 4, temperature: 0.6, topP: 0.95, maxNewTokens: 30 },
 };
 
 /** The `quick` preset: every stage end to end in seconds (plumbing, not effects). */
 const quick: RecipeConfig = {
   ...demo,
   name: 'quick',
-  task: { kind: 'addition', digits: 2, trainProblems: 200, evalProblems: 8 },
+  task: { kind: 'addition', digits: 2, promptStyle: 'bare', trainProblems: 200, evalProblems: 8 },
   teacher: { ...demo.teacher, hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, n_routed_experts: 4, n_group: 2, topk_group: 1, moe_intermediate_size: 16, intermediate_size: 64, q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, max_position_embeddings: 64 },
   student: { ...demo.student, hidden_size: 16, intermediate_size: 32, max_position_embeddings: 64 },
   pretrain: { ...demo.pretrain, steps: 3, batchSize: 4, documents: 50, checkpointEvery: 2 },
@@ -189,13 +192,36 @@ export function resolveRecipeConfig(preset: 'demo' | 'quick', ...layers: unknown
   let merged: unknown = structuredClone(recipePresets[preset]);
   for (const layer of layers) if (layer !== undefined) merged = deepMerge(merged, layer);
   const result = recipeConfigSchema.safeParse(merged);
-  if (result.success) return result.data;
+  if (result.success) {
+    checkModelSizes(result.data);
+    return result.data;
+  }
   const problems = result.error.issues.map((i) => {
     const path = ['config', ...i.path].join('.');
     if (i.code === 'unrecognized_keys') return `${path}: unknown key(s) ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
     return `${path}: ${i.message}`;
   });
   throw new ConfigError(`invalid recipe config:\n  ${problems.join('\n  ')}`, result.error.issues.map((i) => i.path.join('.')));
+}
+
+/**
+ * The teacher and student sizes must also combine into valid model configs (n_group divides the
+ * experts, first_k_dense_replace <= layers, …): checked here, before anything is written, with the
+ * model package's own rules; the vocabulary size is the run's, so the preset's stands in.
+ */
+function checkModelSizes(cfg: RecipeConfig): void {
+  const problems: string[] = [];
+  const fields: string[] = [];
+  for (const which of ['teacher', 'student'] as const) {
+    try {
+      parseConfig({ ...presets.tiny, ...cfg[which], index_n_heads: null, index_head_dim: null, index_topk: null }, `config.${which}`);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      problems.push(...e.message.split('\n').slice(1).map((l) => l.trim()));
+      fields.push(...e.fields.map((f) => `${which}.${f}`));
+    }
+  }
+  if (problems.length) throw new ConfigError(`invalid recipe config:\n  ${problems.join('\n  ')}`, fields);
 }
 
 function deepMerge(base: unknown, over: unknown): unknown {

@@ -39,7 +39,7 @@ export interface RunData {
  * ```
  */
 export function buildRunData(cfg: RecipeConfig): RunData {
-  const generator = arithmeticTask({ digits: cfg.task.digits, ops: ['+'] });
+  const generator = arithmeticTask({ digits: cfg.task.digits, ops: ['+'], promptStyle: cfg.task.promptStyle });
   const split = makeSplit(generator, { seed: cfg.seed, train: cfg.task.trainProblems, eval: cfg.task.evalProblems });
   const generalGen = generalTask();
   const rng = new TaskRng(cfg.seed + 1);
@@ -51,7 +51,7 @@ export function buildRunData(cfg: RecipeConfig): RunData {
     const s = split.train[i % split.train.length];
     const u = docRng.int(0, 999) / 1000;
     if (u < cfg.pretrain.reasoningFraction) documents.push(`${s.prompt}${generator.completion(s)}`);
-    else if (u < 0.8) documents.push(`${s.meta?.a}+${s.meta?.b}=${s.answer}`);
+    else if (u < 0.8) documents.push(`${s.meta?.a}+${s.meta?.b}=${s.answer}`); // plain arithmetic facts
     else {
       const g = generalGen.sample(docRng);
       documents.push(`${g.prompt} ${g.answer}`);
