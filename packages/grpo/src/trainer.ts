@@ -204,6 +204,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     let lossSum = 0;
     let normSum = 0;
     let updatesThisStep = 0;
+    let skipped = 0;
     const order = rows.map((_, i) => i);
     for (let iteration = 0; iteration < o.numIterations; iteration++) {
       if (o.miniBatchSize < n) this.orderRng.shuffle(order);
@@ -212,10 +213,16 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
         // Before the first update π_old is the current policy: sg(logp) makes w = 1 exactly.
         const old = updatesThisStep === 0 ? null : oldLogp;
         const r = this.update(mini, batch, mask, maskValues, old, refLogp, advantages);
-        lossMean.add(r.metrics);
         lossSum += r.loss;
         normSum += r.gradNorm;
         updatesThisStep++;
+        if (r.skipped) {
+          // Non-finite loss or gradient: nothing was applied (weights and optimizer state unchanged).
+          skipped++;
+          this.emit({ type: 'warning', message: `step ${step}: update skipped, loss ${r.loss}, grad_norm ${r.gradNorm} (not finite)` });
+          continue;
+        }
+        lossMean.add(r.metrics);
         this.updates++;
         this.policy.afterOptimizerStep?.({ optimizerStep: this.updates, trainerStep: step });
         this.emit({ type: 'optimizer_step', step, iteration, optimizerStep: this.updates, loss: r.loss, gradNorm: r.gradNorm, metrics: r.metrics });
@@ -226,6 +233,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     const lm = lossMean.value();
     out.loss = lossSum / updatesThisStep;
     out.grad_norm = normSum / updatesThisStep;
+    out.skipped = skipped;
     if (lm.kl !== undefined) out.kl = lm.kl;
     out['clip_ratio/low_mean'] = lm.clipRatioLow;
     out['clip_ratio/high_mean'] = lm.clipRatioHigh;
@@ -237,7 +245,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
   private update(
     mini: number[], batch: SequenceBatch, mask: tf.Tensor2D, maskValues: Float32Array,
     oldLogp: tf.Tensor2D | null, refLogp: tf.Tensor2D | null, advantages: number[],
-  ): { loss: number; gradNorm: number; metrics: PolicyLossMetrics } {
+  ): { loss: number; gradNorm: number; skipped: boolean; metrics: PolicyLossMetrics } {
     const o = this.options;
     const vars = this.policy.trainableVariables();
     const width = batch.width;
@@ -273,14 +281,25 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
         if (prev) tf.dispose([prev, g]);
       }
     }
-    const gradNorm = this.applyClipped(accum);
-    return { loss, gradNorm, metrics: metrics.value() };
+    // Every variable, in a fixed order: tf.train's optimizers key their slots by position, so a
+    // variable without a gradient this update (an MoE expert no token was routed to) must get zeros,
+    // or the next update's slots shift and the optimizer crashes on a shape mismatch.
+    const full = new Map(vars.map((v) => [v.name, accum.get(v.name) ?? tf.zerosLike(v)]));
+    const { norm: gradNorm, applied } = this.applyClipped(full, Number.isFinite(loss));
+    return { loss, gradNorm, skipped: !applied, metrics: metrics.value() };
   }
 
-  /** Clips to maxGradNorm (global L2), applies, disposes; returns the norm before clipping. */
-  private applyClipped(grads: Map<string, tf.Tensor>): number {
+  /**
+   * Clips to maxGradNorm (global L2), applies, disposes; returns the norm before clipping. Nothing is
+   * applied when the loss or the norm is not finite (a NaN gradient would poison Adam's moments).
+   */
+  private applyClipped(grads: Map<string, tf.Tensor>, lossFinite = true): { norm: number; applied: boolean } {
     const list = [...grads.values()];
-    const norm = readScalar(() => tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g))))));
+    const norm = list.length ? readScalar(() => tf.sqrt(tf.addN(list.map((g) => tf.sum(tf.square(g)))))) : 0;
+    if (!lossFinite || !Number.isFinite(norm)) {
+      tf.dispose(list);
+      return { norm, applied: false };
+    }
     const max = this.options.maxGradNorm;
     const named: tf.NamedTensorMap = {};
     const scale = max > 0 && norm > max ? max / (norm + 1e-6) : 1;
@@ -288,7 +307,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     this.optimizer.applyGradients(named);
     tf.dispose(list);
     if (scale !== 1) tf.dispose(Object.values(named));
-    return norm;
+    return { norm, applied: true };
   }
 
   private records(all: Group<S>[], kept: Group<S>[], advantages: number[]): RolloutRecord<S>[] {

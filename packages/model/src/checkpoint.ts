@@ -47,16 +47,21 @@ export function saveCheckpoint(dir: string, model: DeepSeekModel, tokenizer?: To
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
-  // Extra files (e.g. trainer.json) are written inside before the rename: present means complete.
-  const tensors = Object.fromEntries(model.namedParameters());
-  writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt', ...extra.meta });
-  writeFileAtomic(join(tmp, 'config.json'), JSON.stringify({ architectures: ['DeepseekV3ForCausalLM'], model_type: 'deepseek_v3', ...model.config }, null, 2) + '\n');
-  if (tokenizer) writeFileAtomic(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
-  if (extra.optimizer) {
-    const { tensors: state, step } = extra.optimizer.stateTensors();
-    writeSafetensors(join(tmp, 'optimizer.safetensors'), state, { step: String(step) });
+  try {
+    // Extra files (e.g. trainer.json) are written inside before the rename: present means complete.
+    const tensors = Object.fromEntries(model.namedParameters());
+    writeSafetensors(join(tmp, 'model.safetensors'), tensors, { format: 'pt', ...extra.meta });
+    writeFileAtomic(join(tmp, 'config.json'), JSON.stringify({ architectures: ['DeepseekV3ForCausalLM'], model_type: 'deepseek_v3', ...model.config }, null, 2) + '\n');
+    if (tokenizer) writeFileAtomic(join(tmp, 'tokenizer.json'), JSON.stringify(tokenizer.toJSON()));
+    if (extra.optimizer) {
+      const { tensors: state, step } = extra.optimizer.stateTensors();
+      writeSafetensors(join(tmp, 'optimizer.safetensors'), state, { step: String(step) });
+    }
+    for (const [name, text] of Object.entries(extra.files ?? {})) writeFileAtomic(join(tmp, name), text);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true }); // a failed save leaves no half-written directory
+    throw e;
   }
-  for (const [name, text] of Object.entries(extra.files ?? {})) writeFileAtomic(join(tmp, name), text);
   const old = `${dir}.old-${process.pid}`;
   if (existsSync(dir)) renameSync(dir, old);
   renameSync(tmp, dir);

@@ -109,7 +109,11 @@ export class CharTokenizer implements Tokenizer {
       if (!Number.isInteger(id) || id < 0 || vocab[id] !== undefined) throw new CheckpointError(`tokenizer.json: bad id ${id} for ${JSON.stringify(tok)}`);
       vocab[id] = tok;
     }
-    if (vocab.some((v) => v === undefined)) throw new CheckpointError('tokenizer.json: vocabulary ids are not contiguous');
+    // A sparse array's holes are invisible to some()/map(): count them instead.
+    const size = Object.keys(model.vocab).length;
+    if (vocab.length !== size) {
+      throw new CheckpointError(`tokenizer.json: vocabulary ids are not contiguous (${size} tokens, largest id ${vocab.length - 1})`);
+    }
     return new CharTokenizer(vocab);
   }
 
@@ -206,12 +210,16 @@ export class HfTokenizer implements Tokenizer {
       throw new CheckpointError(`tokenizer.json could not be loaded: ${(e as Error).message}`);
     }
     const model = json.model as { vocab?: Record<string, number> | [string, number][] } | undefined;
-    const added = (json.added_tokens as { id: number; content: string }[] | undefined) ?? [];
+    const added = Array.isArray(json.added_tokens) ? (json.added_tokens as { id: number; content: string }[]) : [];
     const ids = new Map<string, number>();
     if (Array.isArray(model?.vocab)) model.vocab.forEach(([t], i) => ids.set(t, i));
     else for (const [t, i] of Object.entries(model?.vocab ?? {})) ids.set(t, i);
     for (const a of added) ids.set(a.content, a.id);
+    if (ids.size === 0) throw new CheckpointError('tokenizer.json: the vocabulary is empty (model.vocab and added_tokens define no token)');
     this.vocabSize = Math.max(...ids.values()) + 1;
+    if (!Number.isSafeInteger(this.vocabSize) || this.vocabSize < 1) {
+      throw new CheckpointError(`tokenizer.json: token ids must be non-negative integers, got a largest id of ${this.vocabSize - 1}`);
+    }
     const eos = ids.get(SPECIAL_TOKENS.eos) ?? ids.get('</s>') ?? 0;
     this.special = Object.fromEntries(
       (Object.entries(SPECIAL_TOKENS) as [SpecialTokenName, string][]).map(([name, text]) => [name, ids.get(text) ?? eos]),
@@ -243,6 +251,9 @@ export class HfTokenizer implements Tokenizer {
   }
 }
 
+/** Tokenizer model types Hugging Face's tokenizer.json format defines. */
+const HF_MODEL_TYPES = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'];
+
 /**
  * Reads a tokenizer.json: the r1-ts character tokenizer when it is one, otherwise a generic
  * Hugging Face tokenizer.
@@ -255,7 +266,14 @@ export class HfTokenizer implements Tokenizer {
  * ```
  */
 export function tokenizerFromJSON(json: Record<string, unknown>): Tokenizer {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new CheckpointError(`tokenizer.json must be a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : JSON.stringify(json)}`);
+  }
   const model = json.model as { type?: string; merges?: unknown[] } | undefined;
+  if (typeof model !== 'object' || model === null) throw new CheckpointError('tokenizer.json has no "model" object');
+  if (model.type !== undefined && !HF_MODEL_TYPES.includes(model.type as string)) {
+    throw new CheckpointError(`tokenizer.json: model.type must be one of ${HF_MODEL_TYPES.join(', ')}, got ${JSON.stringify(model.type)}`);
+  }
   if (model?.type === 'BPE' && Array.isArray(model.merges) && model.merges.length === 0 && (json.decoder as { type?: string })?.type === 'Fuse') {
     return CharTokenizer.fromJSON(json);
   }

@@ -128,10 +128,10 @@ const demo: RecipeConfig = {
   // 2-digit addition with bare prompts (`47+85=`): the size at which the learning tests measured
   // cold start ≈ 20% and +20 points from 200 GRPO steps (packages/pipeline/test/learning).
   task: { kind: 'addition', digits: 2, promptStyle: 'bare', trainProblems: 2000, evalProblems: 100 },
-  teacher: { hidden_size: 64, num_hidden_layers: 2, max_position_embeddings: 64, num_nextn_predict_layers: 0 },
+  teacher: { hidden_size: 64, num_hidden_layers: 2, max_position_embeddings: 128, num_nextn_predict_layers: 0 },
   student: {
     hidden_size: 32, num_hidden_layers: 2, first_k_dense_replace: 2, num_attention_heads: 2, intermediate_size: 96,
-    q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, max_position_embeddings: 64,
+    q_lora_rank: 16, kv_lora_rank: 16, qk_nope_head_dim: 8, qk_rope_head_dim: 8, v_head_dim: 8, max_position_embeddings: 128,
     num_nextn_predict_layers: 0,
   },
   pretrain: { steps: 120, batchSize: 16, lr: 3e-3, checkpointEvery: 60, documents: 3000, reasoningFraction: 0.2 },

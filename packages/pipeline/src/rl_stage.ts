@@ -3,6 +3,7 @@ import type { DeepSeekModel } from '@r1-ts/model';
 import { GrpoTrainer } from '@r1-ts/grpo';
 import type { RewardFunction } from '@r1-ts/grpo';
 import { GspoTrainer } from '@r1-ts/gspo';
+import { faultCounter, stopOnFaults } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
 /** Settings of one RL stage (the recipe config's `reasoningRl`, `rlAll`, `studentRl`, `r1Zero`). */
@@ -68,16 +69,23 @@ export async function runRlStage<S extends { prompt: string }>(
     quiet: true,
   };
   const trainer = algo === 'gspo' ? new GspoTrainer<S>(options) : new GrpoTrainer<S>(options);
+  let lastSaved = latest?.step ?? -1;
   const save = (s: number) => {
     saveCheckpoint(ctx.run.path(stage, `ckpt-${s}`), model, ctx.tokenizer, { files: { 'trainer.json': JSON.stringify({ step: s, algo }) } });
     ctx.run.saveState({ ...ctx.run.state(), current: { stage, step: s } });
+    lastSaved = s;
   };
+  const faults = faultCounter(ctx, stage);
   ctx.emit({ type: 'stage_start', stage, total: c.steps, done: step });
   try {
     while (step < c.steps) {
       const res = await trainer.step();
       step++;
-      ctx.run.append('metrics.jsonl', { stage, step, ...res.metrics });
+      // The trainer skips an update whose loss or gradient is not finite (metrics.skipped counts them).
+      const skipped = (res.metrics.skipped ?? 0) > 0;
+      ctx.run.append('metrics.jsonl', { stage, step, ...res.metrics, skipped: skipped ? 1 : 0 });
+      const fault = faults.record(step, skipped, `loss ${res.metrics.loss}, grad_norm ${res.metrics.grad_norm}`);
+      if (fault) throw stopOnFaults(fault, step - faults.streak, lastSaved, save, step, ctx.run.path(stage));
       for (const r of res.rollouts.slice(0, 2)) {
         ctx.run.append('samples.jsonl', { stage, step, prompt: (r.sample as S).prompt, completion: r.text, reward: r.reward, rewards: r.rewards, advantage: r.advantage });
       }
