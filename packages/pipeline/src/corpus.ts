@@ -1,4 +1,4 @@
-import { CharTokenizer, SPECIAL_TOKENS } from '@r1-ts/model';
+import { CharTokenizer, SPECIAL_TOKENS, renderChat } from '@r1-ts/model';
 import type { SftExample } from '@r1-ts/model';
 import { arithmeticTask, generalTask, makeSplit, preferencePairs, TaskRng } from '@r1-ts/tasks';
 import type { PreferencePair, TaskGenerator, TaskSample } from '@r1-ts/tasks';
@@ -50,7 +50,8 @@ export function buildRunData(cfg: RecipeConfig): RunData {
   for (let i = 0; i < cfg.pretrain.documents; i++) {
     const s = split.train[i % split.train.length];
     const u = docRng.int(0, 999) / 1000;
-    if (u < cfg.pretrain.reasoningFraction) documents.push(`${s.prompt}${generator.completion(s)}`);
+    // Reasoning-like documents in a chat layout, as web data has: what lets R1-Zero find the format.
+    if (u < cfg.pretrain.reasoningFraction) documents.push(`${renderChat([{ role: 'user', content: s.prompt }])}${generator.completion(s)}`);
     else if (u < 0.8) documents.push(`${s.meta?.a}+${s.meta?.b}=${s.answer}`); // plain arithmetic facts
     else {
       const g = generalGen.sample(docRng);

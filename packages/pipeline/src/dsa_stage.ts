@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdamW, collate, convertToDsa, indexerParameters, indexerWarmupStep, loadCheckpoint, saveCheckpoint, trainStep } from '@r1-ts/model';
 import { Rng } from '@r1-ts/tensor-kernels';
 import type { RecipeConfig } from './config';
+import { withBosEos } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
 /**
@@ -27,7 +28,7 @@ export function dsaStage(ctx: StageContext, stage: 'dsa-warmup' | 'dsa-sparse', 
   ctx.emit({ type: 'stage_start', stage, total: steps, done: 0 });
   for (let step = 1; step <= steps; step++) {
     const docs = Array.from({ length: cfg.pretrain.batchSize }, () => documents[rng.int(0, documents.length - 1)]);
-    const seqs = docs.map((d) => [tok.special.bos, ...tok.encode(d), tok.special.eos]);
+    const seqs = docs.map((d) => withBosEos(tok, d));
     const batch = collate(seqs, seqs.map(() => 0), tok.special.pad);
     const loss = stage === 'dsa-warmup'
       ? indexerWarmupStep(model, opt, batch).loss

@@ -129,7 +129,7 @@ export function stopOnFaults(fault: R1Error, lastGood: number, lastSaved: number
 
 /** A language-modelling step on raw documents: bos + text + eos, loss on every token. */
 function plainStep(trainer: SftTrainer, model: DeepSeekModel, tok: Tokenizer, batch: SftExample[]): StepStats {
-  const seqs = batch.map((d) => [tok.special.bos, ...tok.encode(d.completion), tok.special.eos]);
+  const seqs = batch.map((d) => withBosEos(tok, d.completion));
   const b = collate(seqs, seqs.map(() => 0), tok.special.pad);
   try {
     return trainStep(model, trainer.optimizer, b, trainer.options);
@@ -138,3 +138,9 @@ function plainStep(trainer: SftTrainer, model: DeepSeekModel, tok: Tokenizer, ba
   }
 }
 
+
+/** bos + text + eos as ids (no second bos when the text already starts with one, e.g. a chat render). */
+export function withBosEos(tok: Tokenizer, text: string): number[] {
+  const ids = tok.encode(text);
+  return [...(ids[0] === tok.special.bos ? [] : [tok.special.bos]), ...ids, tok.special.eos];
+}
