@@ -121,7 +121,9 @@ function ruleRewards(): NamedReward<TaskSample>[] {
   return [
     { name: 'accuracy', fn: only(accuracyReward), weight: 1 },
     { name: 'format', fn: only(formatReward), weight: 0.2 },
-    { name: 'language', fn: only(languageConsistencyReward), weight: 0.1 },
+    // Judged on the chain of thought only: without a <think> block there is none, and scoring the
+    // whole reply let RL-from-base runs learn to emit English words for the bonus (seen in the demo).
+    { name: 'language', fn: only((c, s) => (c.includes('<think>') ? languageConsistencyReward(c, s) : 0)), weight: 0.1 },
   ];
 }
 
