@@ -53,24 +53,12 @@ export function registerRun(program: Command): void {
     .option('--attention <name>', 'mla | dsa')
     .option('--seed <n>', 'seed')
     .action(async (flags: RunFlags) => {
-      let config: RecipeConfig;
+      let started = false;
       try {
-        config = configFromFlags(flags);
-      } catch (e) {
-        if (e instanceof ConfigError) {
-          console.error(`r1 run: ${e.message}`);
-          process.exitCode = EXIT.config;
-          return;
-        }
-        throw e;
-      }
-      const out = resolve(flags.resume ?? flags.out ?? `runs/${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-      if (flags.resume && !existsSync(out)) {
-        console.error(`r1 run: --resume ${out}: no such run directory`);
-        process.exitCode = EXIT.config;
-        return;
-      }
-      try {
+        const config = configFromFlags(flags);
+        const out = resolve(flags.resume ?? flags.out ?? `runs/${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        if (flags.resume && !existsSync(out)) throw new ConfigError(`--resume ${out}: no such run directory`, ['resume']);
+        started = true;
         const summary = await runRecipe(config, { out, resume: Boolean(flags.resume), onEvent: progressReporter() });
         console.log(`\nrun directory: ${summary.runDir}  (${summary.wallSeconds.toFixed(0)} s)`);
         console.log('stage            pass@1   cons@k   format');
@@ -79,14 +67,11 @@ export function registerRun(program: Command): void {
         }
         if (summary.report) console.log(`report: ${summary.report}`);
       } catch (e) {
-        if (e instanceof ConfigError) {
-          console.error(`r1 run: ${e.message}`);
-          process.exitCode = EXIT.config;
-          return;
-        }
-        throw e;
+        if (!(e instanceof ConfigError)) throw e;
+        console.error(`r1 run: ${e.message}`);
+        process.exitCode = EXIT.config;
       } finally {
-        await disposeBackend();
+        if (started) await disposeBackend();
       }
     });
 }
