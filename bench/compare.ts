@@ -139,9 +139,9 @@ async function dsa(): Promise<void> {
       });
     }, reps, warm);
     const sel = indices!;
-    const attn = await timeMs(() => tf.tidy(() => layer.attendExpanded(p, p.c, p.kPe, { indices: sel }).y.dataSync()), reps, warm);
-    const sparse = await timeMs(() => tf.tidy(() => layer.forward(x).dataSync()), reps, warm);
-    const denseMs = await timeMs(() => tf.tidy(() => Mla.prototype.forward.call(layer, x).dataSync()), reps, warm);
+    const attn = await timeMs(() => tf.tidy(() => void layer.attendExpanded(p, p.c, p.kPe, { indices: sel }).y.dataSync()), reps, warm);
+    const sparse = await timeMs(() => tf.tidy(() => void layer.forward(x).dataSync()), reps, warm);
+    const denseMs = await timeMs(() => tf.tidy(() => void Mla.prototype.forward.call(layer, x).dataSync()), reps, warm);
     gated.push(attn);
     line(`dsa_prefill_L${L}_k${k}`, sparse, pt.get(`dsa_prefill_L${L}_k${k}`), 'ms', false);
     line(`dense_mla_prefill_L${L}`, denseMs, pt.get(`dense_mla_prefill_L${L}`), 'ms', false);

@@ -26,8 +26,8 @@ async function decodeVsRecompute(): Promise<void> {
     const { y, cache } = mla.prefill(prompt);
     y.dispose();
     // Each timed decode appends one token: the cache grows by reps + warmup tokens (negligible at n ≥ 64).
-    const cached = await timeMs(() => tf.tidy(() => mla.decode(last, cache, { startPos: n - 1 }).dataSync()), 5, 1);
-    const recompute = await timeMs(() => tf.tidy(() => mla.forward(x).slice([0, n - 1, 0], [-1, 1, -1]).dataSync()), n >= 1024 ? 2 : 3, 1);
+    const cached = await timeMs(() => tf.tidy(() => void mla.decode(last, cache, { startPos: n - 1 }).dataSync()), 5, 1);
+    const recompute = await timeMs(() => tf.tidy(() => void mla.forward(x).slice([0, n - 1, 0], [-1, 1, -1]).dataSync()), n >= 1024 ? 2 : 3, 1);
     report(`mla.decode.cached.n${n}`, 1000 / cached, 'tokens/s', { ms: cached });
     report(`mla.decode.recompute.n${n}`, 1000 / recompute, 'tokens/s', { ms: recompute, ratio: recompute / cached });
     cache.dispose();
@@ -51,8 +51,8 @@ async function sparseVsDense(): Promise<void> {
         indices = tf.tidy(() => selectTopK(dsa.indexer.indexScores(x, p.qr!), causalAllowed(1, L, L), dsaConfig.index_topk)); // [1, L, k]
       }, reps, warm);
       const sel = indices!;
-      const gated = await timeMs(() => tf.tidy(() => dsa.attendExpanded(p, p.c, p.kPe, { indices: sel }).y.dataSync()), reps, warm);
-      const dense = await timeMs(() => tf.tidy(() => dsa.attendExpanded(p, p.c, p.kPe).y.dataSync()), reps, warm);
+      const gated = await timeMs(() => tf.tidy(() => void dsa.attendExpanded(p, p.c, p.kPe, { indices: sel }).y.dataSync()), reps, warm);
+      const dense = await timeMs(() => tf.tidy(() => void dsa.attendExpanded(p, p.c, p.kPe).y.dataSync()), reps, warm);
       report(`dsa.indexer.L${L}`, indexer, 'ms');
       // attention() with indices masks a full [B, H, L, L] score matrix: O(L²) until a fused sparse kernel (#10).
       report(`dsa.gated_attention.L${L}`, gated, 'ms', { k: dsaConfig.index_topk, kernel: 'masked_dense' });
