@@ -3,7 +3,7 @@ import { Module, Rng, maskedCrossEntropy, rmsNorm } from '@r1-ts/tensor-kernels'
 import { Mla, MlaCache } from '@r1-ts/attention-mla';
 import type { PositionOptions } from '@r1-ts/attention-mla';
 import { DsaCache, SparseMla } from '@r1-ts/attention-dsa';
-import { DenseMlp, MoE, sequenceBalanceLoss } from '@r1-ts/moe';
+import { DenseMlp, ExpertLoadTracker, MoE, sequenceBalanceLoss } from '@r1-ts/moe';
 import type { MoeOutput } from '@r1-ts/moe';
 import { parseConfig, usesDsa } from './config';
 import type { DeepSeekConfig, DeepSeekConfigInput } from './config';
@@ -359,15 +359,15 @@ export class DeepSeekModel extends Module {
   /** Aux-loss-free balancing after an optimizer step: every MoE layer's bias from its loads. */
   updateMoeBiases(routing: { layer: number; expertLoad: ArrayLike<number> }[], gamma?: number): void {
     const blocks = [...this.layers, ...(this.mtp ? [this.mtp] : [])];
-    const sums = new Map<number, Float64Array>();
+    const perLayer = new Map<number, ExpertLoadTracker>();
     for (const r of routing) {
-      const acc = sums.get(r.layer) ?? new Float64Array(r.expertLoad.length);
-      for (let e = 0; e < acc.length; e++) acc[e] += r.expertLoad[e];
-      sums.set(r.layer, acc);
+      const tracker = perLayer.get(r.layer) ?? new ExpertLoadTracker(r.expertLoad.length);
+      tracker.add(r.expertLoad);
+      perLayer.set(r.layer, tracker);
     }
-    for (const [layer, loads] of sums) {
+    for (const [layer, tracker] of perLayer) {
       const mlp = blocks[layer].mlp;
-      if (mlp instanceof MoE && mlp.gate.eScoreCorrectionBias) mlp.updateBias(loads, gamma);
+      if (mlp instanceof MoE && mlp.gate.eScoreCorrectionBias) mlp.updateBias(tracker.loads, gamma);
     }
   }
 }

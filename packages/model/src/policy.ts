@@ -64,7 +64,8 @@ export interface PolicySequences {
  */
 export class DeepSeekPolicy {
   private frozen = false;
-  private loads = new Map<number, Float64Array>();
+  /** Expert loads of the passes since the last optimizer step (summed per layer at the update). */
+  private loads: { layer: number; expertLoad: Int32Array }[] = [];
 
   constructor(
     readonly model: DeepSeekModel,
@@ -96,7 +97,7 @@ export class DeepSeekPolicy {
     return tf.tidy(() => {
       const { tokens, keyMask, positions, P } = this.layout(batch);
       const { logits, routing } = this.model.forward(tokens, { keyMask, positions });
-      this.recordLoads(routing);
+      for (const r of routing) this.loads.push({ layer: r.layer, expertLoad: r.expertLoad });
       const [N, , V] = logits.shape;
       let l = tf.slice(logits, [0, P - 1, 0], [N, batch.width, V]); // [N, T, V]: position P−1+t predicts completion token t
       const t = options.temperature ?? 1;
@@ -135,14 +136,6 @@ export class DeepSeekPolicy {
     return { tokens, keyMask, positions, P };
   }
 
-  private recordLoads(routing: { layer: number; expertLoad: Int32Array }[]): void {
-    for (const r of routing) {
-      const acc = this.loads.get(r.layer) ?? new Float64Array(r.expertLoad.length);
-      for (let e = 0; e < acc.length; e++) acc[e] += r.expertLoad[e];
-      this.loads.set(r.layer, acc);
-    }
-  }
-
   /** The model's trainable variables (none once frozen). */
   trainableVariables(): tf.Variable[] {
     return this.frozen ? [] : this.model.trainableVariables();
@@ -163,9 +156,8 @@ export class DeepSeekPolicy {
   /** Aux-loss-free balancing from the expert loads seen since the last optimizer step. */
   afterOptimizerStep(): void {
     if (this.frozen) return;
-    const routing = [...this.loads].map(([layer, expertLoad]) => ({ layer, expertLoad }));
-    this.model.updateMoeBiases(routing, this.options.biasUpdateGamma);
-    this.loads.clear();
+    this.model.updateMoeBiases(this.loads, this.options.biasUpdateGamma);
+    this.loads = [];
   }
 
   /** Frees the model. */

@@ -39,8 +39,7 @@ export interface RunData {
  * ```
  */
 export function buildRunData(cfg: RecipeConfig): RunData {
-  const generator = arithmeticTask({ digits: cfg.task.digits, ops: ['+'], promptStyle: cfg.task.promptStyle });
-  const split = makeSplit(generator, { seed: cfg.seed, train: cfg.task.trainProblems, eval: cfg.task.evalProblems });
+  const { generator, ...split } = taskSplit(cfg.task, cfg.seed);
   const generalGen = generalTask();
   const rng = new TaskRng(cfg.seed + 1);
   const general = Array.from({ length: Math.max(cfg.rejection.generalExamples, 64) }, () => generalGen.sample(rng));
@@ -63,6 +62,22 @@ export function buildRunData(cfg: RecipeConfig): RunData {
     ...split.eval.map((s) => s.prompt), ...split.train.slice(0, 50).map((s) => generator.completion(s)), Object.values(SPECIAL_TOKENS).join(''),
   ];
   return { generator, train: split.train, eval: split.eval, general, preferences, documents, tokenizer: CharTokenizer.fromCorpus(texts) };
+}
+
+/**
+ * The run's task generator and its disjoint train/eval split. The eval problems depend only on the
+ * task and the seed (makeSplit draws them first), so `r1 eval` rebuilds the same held-out set.
+ *
+ * @example
+ * ```ts
+ * import { taskSplit } from '@r1-ts/pipeline';
+ * const { eval: problems } = taskSplit({ kind: 'addition', digits: 2, promptStyle: 'bare', trainProblems: 0, evalProblems: 5 }, 0);
+ * console.log(problems[0].prompt); // e.g. '47+85='
+ * ```
+ */
+export function taskSplit(task: RecipeConfig['task'], seed: number): { generator: TaskGenerator; train: TaskSample[]; eval: TaskSample[] } {
+  const generator = arithmeticTask({ digits: task.digits, ops: ['+'], promptStyle: task.promptStyle });
+  return { generator, ...makeSplit(generator, { seed, train: task.trainProblems, eval: task.evalProblems }) };
 }
 
 /**

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, collate, convertToDsa, indexerParameters, indexerWarmupStep, loadCheckpoint, saveCheckpoint, trainStep } from '@r1-ts/model';
+import { AdamW, convertToDsa, indexerParameters, indexerWarmupStep, loadCheckpoint, saveCheckpoint, trainStep } from '@r1-ts/model';
 import { Rng } from '@r1-ts/tensor-kernels';
 import type { RecipeConfig } from './config';
-import { withBosEos } from './sft_stage';
+import { documentBatch } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
 /**
@@ -28,8 +28,7 @@ export function dsaStage(ctx: StageContext, stage: 'dsa-warmup' | 'dsa-sparse', 
   ctx.emit({ type: 'stage_start', stage, total: steps, done: 0 });
   for (let step = 1; step <= steps; step++) {
     const docs = Array.from({ length: cfg.pretrain.batchSize }, () => documents[rng.int(0, documents.length - 1)]);
-    const seqs = docs.map((d) => withBosEos(tok, d));
-    const batch = collate(seqs, seqs.map(() => 0), tok.special.pad);
+    const batch = documentBatch(tok, docs);
     const loss = stage === 'dsa-warmup'
       ? indexerWarmupStep(model, opt, batch).loss
       : trainStep(model, opt, batch, { indexerLoss: 'sparse' }).loss;

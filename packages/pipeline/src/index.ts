@@ -7,7 +7,7 @@ export { RunDir } from './rundir';
 export type { RunState } from './rundir';
 export { evaluateModel } from './evaluate';
 export type { EvalOptions, EvalResult } from './evaluate';
-export { buildRunData, coldStartData, generalSft } from './corpus';
+export { buildRunData, coldStartData, generalSft, taskSplit } from './corpus';
 export type { RunData } from './corpus';
 export { PreferenceRewardModel } from './reward_model';
 export type { PipelineEvent } from './events';

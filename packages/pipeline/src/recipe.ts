@@ -2,8 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ConfigError, initBackend } from '@r1-ts/tensor-kernels';
 import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint, presets } from '@r1-ts/model';
-import type { DeepSeekConfigInput } from '@r1-ts/model';
+import type { DeepSeekConfigInput, SftExample } from '@r1-ts/model';
 import { sampleFromTeacher } from '@r1-ts/distill';
+import type { TeacherSamplingOptions } from '@r1-ts/distill';
 import { accuracyReward, formatReward, languageConsistencyReward } from '@r1-ts/rewards';
 import type { RewardSample } from '@r1-ts/rewards';
 import type { TaskSample } from '@r1-ts/tasks';
@@ -221,16 +222,11 @@ async function runStage(
     case 'reasoning-rl':
       return runRlStage(ctx, stage, m.ckpt('cold-start'), reasoning, ruleRewards(), cfg.reasoningRl, cfg.algo);
     case 'rejection-sft': {
-      const model = loadCheckpoint(m.ckpt('reasoning-rl')).model;
-      const policy = new DeepSeekPolicy(model, tok);
-      const prompts = reasoning.slice(0, cfg.rejection.prompts);
-      const res = await sampleFromTeacher(policy, prompts, {
+      const kept = await keptTeacherSamples(ctx, 'rejection-sampling', m.ckpt('reasoning-rl'), reasoning.slice(0, cfg.rejection.prompts), {
         k: cfg.rejection.samplesPerPrompt, seed: cfg.seed, maxNewTokens: cfg.eval.maxNewTokens, temperature: 0.6, topP: 0.95,
         jsonlPath: run.path('rejection-samples.jsonl'),
       });
-      policy.dispose();
-      run.append('metrics.jsonl', { stage: 'rejection-sampling', step: 0, ...Object.fromEntries(Object.entries(res.counts).map(([k, v]) => [`rejected/${k}`, v])) });
-      const sft = [...res.kept.map((s) => ({ prompt: s.prompt, completion: s.completion })), ...generalSft(data, cfg.rejection.generalExamples)];
+      const sft = [...kept, ...generalSft(data, cfg.rejection.generalExamples)];
       // R1 §2.3.3: fine-tune the *base* model on the curated set.
       return runSftStage(ctx, stage, fromDir(m.ckpt(lastBase(cfg))), sft.length ? sft : coldStartData(data, 16), cfg.rejection);
     }
@@ -270,14 +266,9 @@ async function runStage(
       }
     }
     case 'distill': {
-      const model = loadCheckpoint(m.ckpt('rl-all')).model;
-      const policy = new DeepSeekPolicy(model, tok);
-      const res = await sampleFromTeacher(policy, reasoning.slice(0, cfg.distill.prompts), {
+      const sft = await keptTeacherSamples(ctx, 'distill-sampling', m.ckpt('rl-all'), reasoning.slice(0, cfg.distill.prompts), {
         k: cfg.distill.samplesPerPrompt, seed: cfg.seed + 7, maxNewTokens: cfg.eval.maxNewTokens, jsonlPath: run.path('distill-samples.jsonl'),
       });
-      policy.dispose();
-      run.append('metrics.jsonl', { stage: 'distill-sampling', step: 0, ...Object.fromEntries(Object.entries(res.counts).map(([k, v]) => [`rejected/${k}`, v])) });
-      const sft = res.kept.map((s) => ({ prompt: s.prompt, completion: s.completion }));
       return runSftStage(ctx, stage, fromDir(m.ckpt('pretrain-student')), sft.length ? sft : coldStartData(data, 16), cfg.distill);
     }
     case 'student-rl':
@@ -292,6 +283,28 @@ async function runStage(
       return evaluateStages(ctx, cfg, data, m.ckpt);
     default:
       throw new Error(`unknown stage ${stage}`);
+  }
+}
+
+/**
+ * Samples from a stage's checkpoint as a teacher (R1 §2.3.3 / §2.4), logs the rejection counts per
+ * rule under `metricsStage`, and returns the kept samples as SFT examples.
+ */
+async function keptTeacherSamples(
+  ctx: StageContext,
+  metricsStage: string,
+  teacherDir: string,
+  prompts: TaskSample[],
+  options: TeacherSamplingOptions,
+): Promise<SftExample[]> {
+  const policy = new DeepSeekPolicy(loadCheckpoint(teacherDir).model, ctx.tokenizer);
+  try {
+    const res = await sampleFromTeacher(policy, prompts, options);
+    const counts = Object.fromEntries(Object.entries(res.counts).map(([k, v]) => [`rejected/${k}`, v]));
+    ctx.run.append('metrics.jsonl', { stage: metricsStage, step: 0, ...counts });
+    return res.kept.map((s) => ({ prompt: s.prompt, completion: s.completion }));
+  } finally {
+    policy.dispose();
   }
 }
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { collate, loadCheckpoint, loadOptimizerState, saveCheckpoint, SftTrainer, trainStep } from '@r1-ts/model';
-import type { DeepSeekModel, SftExample, StepStats, Tokenizer } from '@r1-ts/model';
+import type { DeepSeekModel, SftExample, StepStats, TokenBatch, Tokenizer } from '@r1-ts/model';
 
 import { R1Error } from '@r1-ts/tensor-kernels';
 import type { RunDir } from './rundir';
@@ -129,8 +129,7 @@ export function stopOnFaults(fault: R1Error, lastGood: number, lastSaved: number
 
 /** A language-modelling step on raw documents: bos + text + eos, loss on every token. */
 function plainStep(trainer: SftTrainer, model: DeepSeekModel, tok: Tokenizer, batch: SftExample[]): StepStats {
-  const seqs = batch.map((d) => withBosEos(tok, d.completion));
-  const b = collate(seqs, seqs.map(() => 0), tok.special.pad);
+  const b = documentBatch(tok, batch.map((d) => d.completion));
   try {
     return trainStep(model, trainer.optimizer, b, trainer.options);
   } finally {
@@ -139,8 +138,14 @@ function plainStep(trainer: SftTrainer, model: DeepSeekModel, tok: Tokenizer, ba
 }
 
 
-/** bos + text + eos as ids (no second bos when the text already starts with one, e.g. a chat render). */
-export function withBosEos(tok: Tokenizer, text: string): number[] {
-  const ids = tok.encode(text);
-  return [...(ids[0] === tok.special.bos ? [] : [tok.special.bos]), ...ids, tok.special.eos];
+/**
+ * A language-modelling batch of raw documents: bos + text + eos each (no second bos when a text
+ * already starts with one, e.g. a chat render), loss on every token.
+ */
+export function documentBatch(tok: Tokenizer, texts: string[]): TokenBatch {
+  const seqs = texts.map((text) => {
+    const ids = tok.encode(text);
+    return [...(ids[0] === tok.special.bos ? [] : [tok.special.bos]), ...ids, tok.special.eos];
+  });
+  return collate(seqs, seqs.map(() => 0), tok.special.pad);
 }

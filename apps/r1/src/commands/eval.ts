@@ -12,6 +12,7 @@ interface EvalFlags {
   apiKey?: string;
   task: string;
   digits: string;
+  promptStyle: string;
   problems: string;
   k: string;
   seed: string;
@@ -45,6 +46,7 @@ export function registerEval(program: Command): void {
     .option('--api-key <key>', 'API key (default: $OPENAI_API_KEY)')
     .option('--task <name>', 'addition', 'addition')
     .option('--digits <n>', 'operand digits', '3')
+    .option('--prompt-style <style>', "question ('What is 47+85?') | bare ('47+85=', as the demo trains)", 'question')
     .option('--problems <n>', 'held-out problems', '100')
     .option('--k <n>', 'samples per problem', '4')
     .option('--seed <n>', 'problem split and sampling seed', '0')
@@ -71,7 +73,10 @@ export function registerEval(program: Command): void {
       const settings: EvalSettings = { k: Number(flags.k), temperature, topP, maxNewTokens: Number(flags.maxTokens), seed: Number(flags.seed) };
       let problems;
       try {
-        problems = evalProblems(flags.task, { digits: Number(flags.digits), problems: Number(flags.problems), seed: settings.seed });
+        if (flags.promptStyle !== 'question' && flags.promptStyle !== 'bare') {
+          throw new RangeError(`--prompt-style must be question or bare, got ${JSON.stringify(flags.promptStyle)}`);
+        }
+        problems = evalProblems(flags.task, { digits: Number(flags.digits), problems: Number(flags.problems), seed: settings.seed, promptStyle: flags.promptStyle });
       } catch (e) {
         return fail((e as Error).message);
       }

@@ -7,8 +7,8 @@ import { toR1Text } from '@r1-ts/distill';
 import { renderChat } from '@r1-ts/model';
 import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
 import { extractAnswer, formatReward, isMathEquivalent } from '@r1-ts/rewards';
-import { arithmeticTask, makeSplit } from '@r1-ts/tasks';
 import type { TaskSample } from '@r1-ts/tasks';
+import { taskSplit } from '@r1-ts/pipeline';
 import type { EvalResult } from '@r1-ts/pipeline';
 import { Engine, choiceSeed } from './engine';
 import { splitReasoning } from './reasoning';
@@ -30,7 +30,7 @@ export interface ProblemSamples {
 
 /**
  * The held-out problems of a task: for `addition`, the same eval split the pipeline draws with this
- * seed (`makeSplit(arithmeticTask({ digits, ops: ['+'] }), { seed, eval: n })`).
+ * seed, digits and prompt style (@r1-ts/pipeline's `taskSplit`).
  *
  * @example
  * ```ts
@@ -38,9 +38,13 @@ export interface ProblemSamples {
  * console.log(problems[0].prompt); // e.g. 'What is 347+285?'
  * ```
  */
-export function evalProblems(task: string, options: { digits: number; problems: number; seed: number }): TaskSample[] {
+export function evalProblems(
+  task: string,
+  options: { digits: number; problems: number; seed: number; promptStyle?: 'question' | 'bare' },
+): TaskSample[] {
   if (task !== 'addition') throw new RangeError(`--task must be addition, got ${JSON.stringify(task)}`);
-  return makeSplit(arithmeticTask({ digits: options.digits, ops: ['+'] }), { seed: options.seed, train: 0, eval: options.problems }).eval;
+  const spec = { kind: 'addition', digits: options.digits, promptStyle: options.promptStyle ?? 'question', trainProblems: 0, evalProblems: options.problems } as const;
+  return taskSplit(spec, options.seed).eval;
 }
 
 /**
