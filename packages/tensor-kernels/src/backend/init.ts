@@ -3,6 +3,9 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import { nativeBindingPresent } from './native';
+import { useGemm } from './native_gemm';
+import { installWasmCopyKernels } from './wasm_copy_kernels';
+import type { GemmChoice, GemmInfo } from './native_gemm';
 import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_threads';
 
 /**
@@ -37,6 +40,12 @@ export interface InitBackendOptions {
   threads?: number;
   /** Do not print the choice and the reason (default false: printed once per new choice). */
   quiet?: boolean;
+  /**
+   * The GEMM behind `tf.matMul` on wasm and cpu (see {@link useGemm}): `auto` (default) takes the
+   * system BLAS through r1-ts's native addon when it is built and finds a BLAS library, else tfjs's own;
+   * `R1_GEMM=builtin` in the environment makes `auto` mean `builtin`.
+   */
+  gemm?: GemmChoice;
 }
 
 /**
@@ -56,6 +65,8 @@ export interface BackendInfo {
   reason: string;
   /** Threads actually used by the wasm backend's XNNPACK pool (1 for the other backends). */
   threads: number;
+  /** Which GEMM runs `tf.matMul`: `blas` (native addon), `builtin` (the backend's own). */
+  gemm: GemmInfo['name'];
 }
 
 const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -98,7 +109,10 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
     throw new ConfigError(`threads must be a positive integer, got ${JSON.stringify(threads)}`, ['threads']);
   }
-  if (current && tf.getBackend() === current.name) {
+  if (options.gemm !== undefined && !['auto', 'blas', 'builtin'].includes(options.gemm)) {
+    throw new ConfigError(`gemm must be one of auto, blas, builtin, got ${JSON.stringify(options.gemm)}`, ['gemm']);
+  }
+  if (current && tf.getBackend() === current.name && (options.gemm === undefined || options.gemm === 'auto' || options.gemm === current.gemm)) {
     if (want === 'auto' && threads === undefined) return current;
     if ((want === 'auto' || want === current.name) && (current.name !== 'wasm' || threads === undefined || wasmBuilt?.threads === threads)) {
       return current;
@@ -118,9 +132,14 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
   if (!info) {
     await tf.setBackend('cpu');
     silenceCpuBanner();
-    info = { name: 'cpu', reason: [...reasons, 'pure-JS cpu backend'].join('; '), threads: 1 };
+    info = { name: 'cpu', reason: [...reasons, 'pure-JS cpu backend'].join('; '), threads: 1, gemm: 'builtin' };
   }
   if (want !== 'auto') info = { ...info, reason: `requested; ${info.reason}` };
+  if (info.name === 'wasm') installWasmCopyKernels();
+  if (info.name !== 'tensorflow') {
+    const gemm = useGemm(options.gemm ?? 'auto');
+    info = { ...info, gemm: gemm.name, reason: `${info.reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library})` : `tfjs builtin (${gemm.reason})`}` };
+  }
   current = info;
   const line = `[r1-ts] backend: ${info.name} (${info.reason})`;
   if (!options.quiet && !printed.has(line)) {
@@ -144,7 +163,7 @@ async function tryTensorflow(reasons: string[]): Promise<BackendInfo | null> {
     try {
       await import(pkg);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
-      return { name: 'tensorflow', reason: `${pkg} loaded`, threads: 1 };
+      return { name: 'tensorflow', reason: `${pkg} loaded`, threads: 1, gemm: 'builtin' };
     } catch (e) {
       reasons.push(`${pkg} unavailable (${firstLine(e)})`);
     }
@@ -161,7 +180,7 @@ async function tryWasm(requested: number, reasons: string[]): Promise<BackendInf
     return null;
   }
   if (wasmBuilt && tf.findBackend('wasm') === wasmBuilt.instance && wasmBuilt.threads === requested && (await tf.setBackend('wasm'))) {
-    return { name: 'wasm', reason: [...reasons, wasmBuilt.desc].join('; '), threads: wasmBuilt.used };
+    return { name: 'wasm', reason: [...reasons, wasmBuilt.desc].join('; '), threads: wasmBuilt.used, gemm: 'builtin' };
   }
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   // tfjs ships the threaded binary only as threaded-SIMD.
@@ -178,7 +197,7 @@ async function tryWasm(requested: number, reasons: string[]): Promise<BackendInf
       const capped = requested > MAX_WASM_THREADS && used === MAX_WASM_THREADS ? ` (capped from ${requested})` : '';
       const desc = `wasm with ${simd ? 'SIMD' : 'no SIMD'} and ${used} thread${used === 1 ? '' : 's'}${capped}`;
       wasmBuilt = { instance: tf.backend(), threads: requested, used, desc };
-      return { name: 'wasm', reason: [...reasons, desc].join('; '), threads: used };
+      return { name: 'wasm', reason: [...reasons, desc].join('; '), threads: used, gemm: 'builtin' };
     } catch (e) {
       reasons.push(`wasm with ${threads} thread${threads === 1 ? '' : 's'} failed (${firstLine(e)})`);
     }

@@ -1,0 +1,191 @@
+// Optional BLAS GEMM: BatchMatMul on the wasm and cpu backends through the native addon in
+// native/r1_gemm.c, which calls the system BLAS's cblas_sgemm (OpenBLAS, BLIS, MKL, Accelerate) on
+// float32 views of tfjs's own memory — no copies. The addon is built at install when a compiler and
+// Node's headers are present (native/build.mjs, never failing the install); without it, or without
+// a BLAS library, tfjs's own GEMM (XNNPACK on wasm) stays in place.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { DataId, DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+
+/** The addon's functions (see native/r1_gemm.c). */
+interface GemmAddon {
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  library(): string | null;
+  threads(n?: number): number;
+}
+
+/** Which GEMM runs BatchMatMul: `'blas'` (the native addon) or `'builtin'` (tfjs's own kernel). */
+export type GemmChoice = 'auto' | 'blas' | 'builtin';
+
+let addon: GemmAddon | null | undefined;
+let addonWhy = '';
+
+/** Loads the addon once; null (with the reason in `addonWhy`) when it is not built or finds no BLAS. */
+function loadAddon(): GemmAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  try {
+    const require = createRequire(import.meta.url);
+    const root = dirname(require.resolve('@r1-ts/tensor-kernels/package.json'));
+    const file = join(root, 'native', 'build', 'Release', 'r1_gemm.node');
+    if (!existsSync(file)) {
+      addonWhy = 'native GEMM addon not built (needs a C compiler and Node headers at install)';
+      return null;
+    }
+    const loaded = require(file) as GemmAddon;
+    if (!loaded.library()) {
+      addonWhy = 'no BLAS library with cblas_sgemm found (e.g. apt-get install libopenblas0-pthread)';
+      return null;
+    }
+    addon = loaded;
+  } catch (e) {
+    addonWhy = `native GEMM addon failed to load (${String((e as Error).message ?? e).split('\n')[0]})`;
+  }
+  return addon;
+}
+
+/** The parts of the wasm and cpu backends the kernels use. */
+interface WasmLike {
+  makeOutput(shape: number[], dtype: DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): TypedArray;
+}
+interface CpuLike {
+  data: { get(dataId: DataId): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: DataType, values: TypedArray): TensorInfo;
+}
+
+/** Shapes of a BatchMatMul call in the addon's terms (null: not float32, left to tfjs to report). */
+function plan(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean) {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kb || a.dtype !== 'float32' || b.dtype !== 'float32') return null;
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  const batch = outer.reduce((p, d) => p * d, 1);
+  const batchA = outerA.reduce((p, d) => p * d, 1);
+  const batchB = outerB.reduce((p, d) => p * d, 1);
+  const base = { m, n, k, batch, outShape: [...outer, m, n] };
+  // Each side either fills the whole batch or is one matrix shared by all of it: one strided call.
+  if ((batchA === 1 || batchA === batch) && (batchB === 1 || batchB === batch)) {
+    return { ...base, strideA: batchA === 1 ? 0 : m * k, strideB: batchB === 1 ? 0 : k * n, offsets: null };
+  }
+  // Partial broadcasting ([2, 1] with [1, 3]): one call per output matrix, at numpy-broadcast offsets.
+  const pad = (s: number[]) => [...Array<number>(outer.length - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(outerA), pad(outerB)];
+  const offsets: Array<[number, number]> = [];
+  for (let i = 0; i < batch; i++) {
+    let oa = 0;
+    let ob = 0;
+    for (let d = 0, rest = i, span = batch; d < outer.length; d++) {
+      span /= outer[d];
+      const v = Math.floor(rest / span);
+      rest -= v * span;
+      oa = oa * pa[d] + (pa[d] === 1 ? 0 : v);
+      ob = ob * pb[d] + (pb[d] === 1 ? 0 : v);
+    }
+    offsets.push([oa * m * k, ob * k * n]);
+  }
+  return { ...base, strideA: 0, strideB: 0, offsets };
+}
+
+/** Runs a plan on three float32 views. */
+function run(gemm: GemmAddon, p: NonNullable<ReturnType<typeof plan>>, a: Float32Array, b: Float32Array, c: Float32Array, ta: boolean, tb: boolean): void {
+  if (!p.offsets) {
+    gemm.gemm(a, b, c, p.batch, p.m, p.n, p.k, ta, tb, p.strideA, p.strideB);
+    return;
+  }
+  const [sa, sb, sc] = [p.m * p.k, p.k * p.n, p.m * p.n];
+  p.offsets.forEach(([oa, ob], i) => gemm.gemm(a.subarray(oa, oa + sa), b.subarray(ob, ob + sb), c.subarray(i * sc, (i + 1) * sc), 1, p.m, p.n, p.k, ta, tb, 0, 0));
+}
+
+const originals = new Map<string, KernelConfig>();
+
+function blasKernel(backendName: 'wasm' | 'cpu', gemm: GemmAddon, original: KernelConfig): KernelConfig {
+  const kernelFunc: KernelFunc = (args) => {
+    const { inputs, backend, attrs } = args;
+    const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+    const { transposeA = false, transposeB = false } = (attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean };
+    const p = plan(a, b, transposeA, transposeB);
+    if (!p) return original.kernelFunc(args);
+    if (backendName === 'wasm') {
+      const wasm = backend as unknown as WasmLike;
+      const out = wasm.makeOutput(p.outShape, 'float32'); // first: allocating may grow (and detach) the heap
+      const views = [a, b, out].map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
+      run(gemm, p, views[0], views[1], views[2], transposeA, transposeB);
+      return out;
+    }
+    const cpu = backend as unknown as CpuLike;
+    const values = new Float32Array(p.batch * p.m * p.n);
+    const view = (t: TensorInfo) => cpu.data.get(t.dataId).values as Float32Array;
+    run(gemm, p, view(a), view(b), values, transposeA, transposeB);
+    return cpu.makeTensorInfo(p.outShape, 'float32', values);
+  };
+  // A backend built later runs the setup of the kernels registered then: keep the original's.
+  return { kernelName: tf.BatchMatMul, backendName, kernelFunc, setupFunc: original.setupFunc, disposeFunc: original.disposeFunc };
+}
+
+/**
+ * Chooses the GEMM behind `tf.matMul` (the BatchMatMul kernel) on the wasm and cpu backends:
+ * `'blas'` routes it to the system BLAS through r1-ts's native addon, `'builtin'` restores tfjs's
+ * kernel, `'auto'` (what {@link initBackend} does) takes BLAS when the addon loads. The environment
+ * variable `R1_GEMM=builtin` turns BLAS off for a whole process. Returns what is now in use.
+ *
+ * @example
+ * ```ts
+ * import { useGemm } from '@r1-ts/tensor-kernels';
+ * const g = useGemm('auto');
+ * console.log(g.name === 'blas' ? `BLAS (${g.library})` : `tfjs's own GEMM: ${g.reason}`);
+ * ```
+ */
+export function useGemm(choice: GemmChoice = 'auto'): GemmInfo {
+  const wanted = process.env.R1_GEMM === 'builtin' && choice === 'auto' ? 'builtin' : choice;
+  const gemm = wanted === 'builtin' ? null : loadAddon();
+  if (wanted === 'blas' && !gemm) throw new Error(`gemm "blas" is unavailable: ${addonWhy}`);
+  for (const backendName of ['wasm', 'cpu'] as const) {
+    const key = `${backendName}`;
+    if (!originals.has(key)) {
+      const registered = tf.getKernel(tf.BatchMatMul, backendName);
+      if (!registered) continue;
+      originals.set(key, registered);
+    }
+    const original = originals.get(key)!;
+    tf.unregisterKernel(tf.BatchMatMul, backendName);
+    tf.registerKernel(gemm ? blasKernel(backendName, gemm, original) : original);
+  }
+  active = gemm ? { name: 'blas', library: gemm.library()!, threads: gemm.threads(), reason: 'native addon' } : { name: 'builtin', library: null, threads: 0, reason: wanted === 'builtin' ? 'requested' : addonWhy };
+  return active;
+}
+
+/** What {@link useGemm} reports. */
+export interface GemmInfo {
+  /** `'blas'`: the system BLAS through the native addon; `'builtin'`: tfjs's own kernel. */
+  name: 'blas' | 'builtin';
+  /** The BLAS library loaded (e.g. `libopenblas.so.0`), or null. */
+  library: string | null;
+  /** The BLAS thread count (−1 when the library does not say; 0 for builtin). */
+  threads: number;
+  /** Why BLAS is or is not in use. */
+  reason: string;
+}
+
+let active: GemmInfo = { name: 'builtin', library: null, threads: 0, reason: 'not selected yet' };
+
+/**
+ * The GEMM currently behind BatchMatMul (see {@link useGemm}).
+ *
+ * @example
+ * ```ts
+ * import { currentGemm } from '@r1-ts/tensor-kernels';
+ * console.log(currentGemm().name); // 'blas' | 'builtin'
+ * ```
+ */
+export function currentGemm(): GemmInfo {
+  return active;
+}
