@@ -7,6 +7,7 @@ export type {
 } from './policy_loss';
 export { stopGradient } from './stop_gradient';
 export { GrpoTrainer } from './trainer';
+export type { GrpoTrainerState, GrpoTrainerSnapshot, OptimizerStateInfo } from './trainer_state';
 export { lengthWeightingWarning } from './options';
 export { grpoOptionsSchema } from './options';
 export type { GrpoTrainerOptions, ResolvedGrpoOptions } from './options';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, Rng } from '@r1-ts/tensor-kernels';
+import type { StoredTensor } from '@r1-ts/tensor-kernels';
 import { groupRelativeAdvantages } from './advantages';
 import type { RolloutRecord, StepMetrics, StepResult, TrainerEvent } from './events';
 import { LossMetricsMean, rolloutMetrics } from './metrics';
@@ -12,6 +13,8 @@ import type { PromptSample, RewardFunction } from './rewards';
 import { hasZeroRewardStd, sampleGroups } from './rollout';
 import type { Group } from './rollout';
 import { stopGradient } from './stop_gradient';
+import { optimizerSnapshot, restoreOptimizer } from './trainer_state';
+import type { GrpoTrainerSnapshot, GrpoTrainerState } from './trainer_state';
 
 const warned = new Set<string>();
 
@@ -45,9 +48,11 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
   private readonly optimizer: tf.Optimizer;
   private readonly ownsOptimizer: boolean;
   private readonly onEvent?: (e: TrainerEvent) => void;
-  private readonly orderRng: Rng;
-  private readonly sampleRng: Rng;
+  private orderRng: Rng;
+  private sampleRng: Rng;
   private ref: Policy | null = null;
+  /** The trainer step the reference model was copied from the policy at. */
+  private refStep = 0;
   private order: number[] = [];
   private cursor = 0;
   private steps = 0;
@@ -122,6 +127,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     if (this.ref && o.refModelSyncSteps > 0 && step % o.refModelSyncSteps === 0) {
       this.ref.dispose();
       this.ref = this.makeReference();
+      this.refStep = step;
     }
     const completions = all.flatMap((g) => g.completions);
     const generated = completions.reduce((a, c) => a + c.completionIds.length, 0);
@@ -147,6 +153,102 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     const out: StepMetrics[] = [];
     for (let i = 0; i < steps; i++) out.push((await this.step()).metrics);
     return out;
+  }
+
+  /**
+   * The frozen reference model of the KL term (null when β = 0). Checkpoint its weights with the
+   * trainer state: on resume it is not the policy's copy any more, and {@link GrpoTrainer.setState}
+   * takes it back. Owned by the trainer; do not dispose.
+   *
+   * @example
+   * ```ts
+   * import type { GrpoTrainer } from '@r1-ts/grpo';
+   * declare const trainer: GrpoTrainer;
+   * console.log(trainer.reference === null ? 'no KL term' : 'reference model present');
+   * ```
+   */
+  get reference(): Policy | null {
+    return this.ref;
+  }
+
+  /**
+   * Everything that decides the trainer's future steps besides the policy's weights: RNG streams,
+   * the dataset order and cursor, step counters, the optimizer's moments, step count and bias
+   * accumulators, and when the reference model was taken. Restoring it (into a trainer built with
+   * the same options on a policy with the same weights) continues bit-identically. The step-local
+   * rollout and dynamic-sampling buffers are empty between steps, so nothing of them is saved.
+   *
+   * @example
+   * ```ts
+   * import type { GrpoTrainer } from '@r1-ts/grpo';
+   * declare const trainer: GrpoTrainer;
+   * const { state, tensors } = await trainer.getState();
+   * console.log(state.steps, Object.keys(tensors)); // e.g. 20 ['optimizer.slot.0', …, 'optimizer.accBeta1', 'optimizer.accBeta2']
+   * ```
+   */
+  async getState(): Promise<GrpoTrainerSnapshot> {
+    const { info, tensors } = await optimizerSnapshot(this.optimizer);
+    const state: GrpoTrainerState = {
+      format: 'r1-ts/grpo-trainer-state@1',
+      steps: this.steps,
+      updates: this.updates,
+      tokensSeen: this.tokensSeen,
+      order: [...this.order],
+      cursor: this.cursor,
+      datasetSize: this.dataset.length,
+      orderRng: this.orderRng.getState(),
+      sampleRng: this.sampleRng.getState(),
+      reference: this.ref ? { createdAtStep: this.refStep } : null,
+      optimizer: info,
+    };
+    return { state, tensors };
+  }
+
+  /**
+   * Restores {@link GrpoTrainer.getState} output into a trainer freshly built with the same options
+   * (before its first step). With a reference model, pass the saved one as `reference` (the trainer
+   * takes ownership and freezes it). Throws CheckpointError when the state does not fit this trainer.
+   *
+   * @example
+   * ```ts
+   * import { GrpoTrainer } from '@r1-ts/grpo';
+   * import type { GrpoTrainerOptions, GrpoTrainerSnapshot } from '@r1-ts/grpo';
+   * declare const options: GrpoTrainerOptions;
+   * declare const saved: GrpoTrainerSnapshot;
+   * const trainer = new GrpoTrainer(options); // policy loaded from the same checkpoint
+   * await trainer.setState(saved);
+   * await trainer.step(); // the step the interrupted run would have taken
+   * ```
+   */
+  async setState(
+    snapshot: { state: GrpoTrainerState; tensors: ReadonlyMap<string, tf.Tensor | StoredTensor> | Record<string, tf.Tensor | StoredTensor> },
+    options: { reference?: Policy } = {},
+  ): Promise<void> {
+    const s = snapshot.state;
+    if (s?.format !== 'r1-ts/grpo-trainer-state@1') throw new CheckpointError(`trainer state: unknown format ${JSON.stringify(s?.format)}`);
+    if (this.steps > 0) throw new ConfigError('GrpoTrainer.setState must be called before the first step', ['state']);
+    if (s.datasetSize !== this.dataset.length || s.order.some((i) => !(i >= 0 && i < this.dataset.length))) {
+      throw new CheckpointError(`trainer state: saved for a dataset of ${s.datasetSize} samples, this trainer has ${this.dataset.length}`);
+    }
+    if (s.reference && !options.reference) {
+      throw new ConfigError('GrpoTrainer.setState: the state has a reference model; pass the saved one as options.reference', ['reference']);
+    }
+    const tensors = snapshot.tensors instanceof Map ? snapshot.tensors : new Map(Object.entries(snapshot.tensors));
+    await restoreOptimizer(this.optimizer, s.optimizer, tensors);
+    this.steps = s.steps;
+    this.updates = s.updates;
+    this.tokensSeen = s.tokensSeen;
+    this.order = [...s.order];
+    this.cursor = s.cursor;
+    this.orderRng = Rng.fromState(s.orderRng);
+    this.sampleRng = Rng.fromState(s.sampleRng);
+    this.ref?.dispose();
+    this.ref = null;
+    if (s.reference && options.reference) {
+      options.reference.freeze();
+      this.ref = options.reference;
+      this.refStep = s.reference.createdAtStep;
+    }
   }
 
   /** Frees the reference model and the trainer-created optimizer (not the policy). */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { AdamW, convertToDsa, indexerParameters, indexerWarmupStep, loadCheckpoint, saveCheckpoint, trainStep } from '@r1-ts/model';
 import { Rng } from '@r1-ts/tensor-kernels';
 import type { RecipeConfig } from './config';
+import { checkpointWriteHook } from './checkpoint_hooks';
 import { documentBatch } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
@@ -13,6 +14,11 @@ import type { StageContext } from './sft_stage';
  */
 export function dsaStage(ctx: StageContext, stage: 'dsa-warmup' | 'dsa-sparse', from: string, cfg: RecipeConfig, documents: string[]): string {
   const { run, tokenizer: tok } = ctx;
+  // No mid-stage checkpoints: an interrupted stage reruns from `from`, deterministically.
+  const steps = stage === 'dsa-warmup' ? cfg.dsa.warmupSteps : cfg.dsa.sparseSteps;
+  const done = run.latestCheckpoint(stage);
+  if (done && done.step >= steps) return done.dir;
+  run.verify(from);
   const sizes = {
     index_n_heads: cfg.teacher.index_n_heads ?? 2,
     index_head_dim: cfg.teacher.index_head_dim ?? 16,
@@ -23,7 +29,6 @@ export function dsaStage(ctx: StageContext, stage: 'dsa-warmup' | 'dsa-sparse', 
   if (model !== loaded) loaded.dispose();
   const params = stage === 'dsa-warmup' ? indexerParameters(model) : model.namedParameters();
   const opt = new AdamW(params, { lr: cfg.dsa.lr, weightDecay: 0 });
-  const steps = stage === 'dsa-warmup' ? cfg.dsa.warmupSteps : cfg.dsa.sparseSteps;
   const rng = new Rng(cfg.seed + 13);
   ctx.emit({ type: 'stage_start', stage, total: steps, done: 0 });
   for (let step = 1; step <= steps; step++) {
@@ -37,7 +42,8 @@ export function dsaStage(ctx: StageContext, stage: 'dsa-warmup' | 'dsa-sparse', 
     ctx.emit({ type: 'progress', stage, step, total: steps, metrics: { loss } });
   }
   const dir = run.path(stage, `ckpt-${steps}`);
-  saveCheckpoint(dir, model, tok, { files: { 'trainer.json': JSON.stringify({ step: steps }) } });
+  const sums = saveCheckpoint(dir, model, tok, { files: { 'trainer.json': JSON.stringify({ step: steps }) }, onFileWritten: checkpointWriteHook() });
+  run.recordCheckpoint(dir, sums, { stage, step: steps });
   opt.disposeState();
   model.dispose();
   ctx.emit({ type: 'stage_end', stage });

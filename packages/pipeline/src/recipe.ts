@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { ConfigError, initBackend } from '@r1-ts/tensor-kernels';
-import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint, presets } from '@r1-ts/model';
+import { CheckpointError, ConfigError, initBackend } from '@r1-ts/tensor-kernels';
+import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint, presets, sha256File } from '@r1-ts/model';
 import type { DeepSeekConfigInput, SftExample } from '@r1-ts/model';
 import { sampleFromTeacher } from '@r1-ts/distill';
 import type { TeacherSamplingOptions } from '@r1-ts/distill';
@@ -160,6 +161,7 @@ export async function runRecipe(cfg: RecipeConfig, options: RunRecipeOptions): P
   }
   const backend = await initBackend({ backend: cfg.backend, quiet: true });
   run.ensure();
+  if (options.resume) removeLeftovers(run.root);
   if (!options.resume) {
     run.writeJson('run.json', { config: cfg, versions: versions(), backend, startedAt: new Date().toISOString() });
   }
@@ -179,9 +181,13 @@ export async function runRecipe(cfg: RecipeConfig, options: RunRecipeOptions): P
   const ckpt = (stage: string) => {
     const d = state.completed[stage];
     if (!d) throw new Error(`stage ${stage} has not run`);
+    run.verify(d); // a finished stage's checkpoint that no longer matches its checksums is an error naming the file
     return d;
   };
   const stages = recipeStages(cfg);
+  // Fail fast: a finished stage's checkpoint that no longer matches its recorded checksums stops the
+  // resume before any work (CheckpointError naming the file).
+  for (const [stage, dir] of Object.entries(state.completed)) if (stage !== 'eval') run.verify(dir);
   for (const stage of stages) {
     if (state.completed[stage]) {
       emit({ type: 'stage_skipped', stage, reason: 'already done' });
@@ -232,7 +238,7 @@ async function runStage(
     }
     case 'reward-model': {
       const path = run.path('reward-model.safetensors');
-      if (!existsSync(path)) {
+      if (!isVerified(run, path)) {
         const rm = new PreferenceRewardModel(stageModelConfig(cfg, 'student', tok.vocabSize), tok, cfg.seed + 5);
         const c = cfg.rlAll.rewardModel;
         ctx.emit({ type: 'stage_start', stage, total: c.steps, done: 0 });
@@ -244,6 +250,7 @@ async function runStage(
           },
         });
         rm.save(path);
+        run.recordCheckpoint(path, { 'reward-model.safetensors': sha256File(path) });
         rm.dispose();
         ctx.emit({ type: 'stage_end', stage });
       }
@@ -298,13 +305,38 @@ async function keptTeacherSamples(
   options: TeacherSamplingOptions,
 ): Promise<SftExample[]> {
   const policy = new DeepSeekPolicy(loadCheckpoint(teacherDir).model, ctx.tokenizer);
+  const jsonl = options.jsonlPath;
+  // All or nothing: a samples file cut by a crash is resampled from the start (the sampling stream
+  // is seeded from the start), a complete one (checksum recorded) is read back without sampling.
+  if (jsonl && existsSync(jsonl) && !isVerified(ctx.run, jsonl)) rmSync(jsonl);
   try {
     const res = await sampleFromTeacher(policy, prompts, options);
+    if (jsonl && existsSync(jsonl) && !isVerified(ctx.run, jsonl)) ctx.run.recordCheckpoint(jsonl, { [metricsStage]: sha256File(jsonl) });
     const counts = Object.fromEntries(Object.entries(res.counts).map(([k, v]) => [`rejected/${k}`, v]));
     ctx.run.append('metrics.jsonl', { stage: metricsStage, step: 0, ...counts });
     return res.kept.map((s) => ({ prompt: s.prompt, completion: s.completion }));
   } finally {
     policy.dispose();
+  }
+}
+
+/** Whether a file or checkpoint of the run matches the checksums recorded for it. */
+function isVerified(run: RunDir, path: string): boolean {
+  try {
+    run.verify(path);
+    return true;
+  } catch (e) {
+    if (e instanceof CheckpointError) return false;
+    throw e;
+  }
+}
+
+/** Removes the temporary directories of checkpoint writes cut by a crash (`ckpt-N.tmp-<pid>`, `.old-<pid>`). */
+function removeLeftovers(root: string): void {
+  for (const stage of readdirSync(root)) {
+    const d = join(root, stage);
+    if (!statSync(d).isDirectory()) continue;
+    for (const n of readdirSync(d)) if (/^ckpt-\d+\.(tmp|old)-\d+$/.test(n)) rmSync(join(d, n), { recursive: true, force: true });
   }
 }
 

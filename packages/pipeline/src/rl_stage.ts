@@ -1,8 +1,13 @@
-import { DeepSeekPolicy, loadCheckpoint, saveCheckpoint } from '@r1-ts/model';
-import type { DeepSeekModel } from '@r1-ts/model';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs';
+import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint, saveCheckpoint } from '@r1-ts/model';
+import type { Tokenizer } from '@r1-ts/model';
 import { GrpoTrainer } from '@r1-ts/grpo';
-import type { RewardFunction } from '@r1-ts/grpo';
+import type { GrpoTrainerSnapshot, GrpoTrainerState, RewardFunction } from '@r1-ts/grpo';
 import { GspoTrainer } from '@r1-ts/gspo';
+import { readSafetensors } from '@r1-ts/tensor-kernels';
+import { checkpointWriteHook } from './checkpoint_hooks';
 import { faultCounter, stopOnFaults } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
@@ -29,10 +34,21 @@ export interface NamedReward<S> {
   weight: number;
 }
 
+/** What an RL checkpoint's trainer.json holds. */
+interface RlTrainerFile {
+  step: number;
+  algo: 'grpo' | 'gspo';
+  /** Absent in checkpoints written before trainer state was saved. */
+  trainer?: GrpoTrainerState;
+}
+
 /**
  * Runs a resumable RL stage with GRPO or GSPO from `initDir`'s checkpoint (or the stage's newest
  * checkpoint), logging TRL-named metrics and a few rollouts per step, and returns the final
- * checkpoint directory. With GSPO the clipping range and β take GSPO's defaults.
+ * checkpoint directory. With GSPO the clipping range and β take GSPO's defaults. Every checkpoint
+ * holds the trainer's state (RNG streams, prompt order and cursor, Adam moments and accumulators:
+ * trainer.json + trainer.safetensors) and the KL reference model (reference.safetensors), so a
+ * resumed stage takes exactly the steps the uninterrupted one would have.
  */
 export async function runRlStage<S extends { prompt: string }>(
   ctx: StageContext,
@@ -43,11 +59,13 @@ export async function runRlStage<S extends { prompt: string }>(
   c: RlStageConfig,
   algo: 'grpo' | 'gspo',
 ): Promise<string> {
-  const latest = ctx.run.latestCheckpoint(stage);
+  const latest = ctx.run.latestCheckpoint(stage, (dir, e) => ctx.emit({ type: 'log', message: `${stage}: skipping ${dir}: ${e.message}` }));
   if (latest && latest.step >= c.steps) return latest.dir;
+  if (!latest && typeof initDir === 'string') ctx.run.verify(initDir);
   const model = latest ? loadCheckpoint(latest.dir).model : typeof initDir === 'string' ? loadCheckpoint(initDir).model : initDir();
   const policy = new DeepSeekPolicy(model, ctx.tokenizer);
   let step = latest?.step ?? 0;
+  const saved = latest ? ctx.run.readJson<RlTrainerFile>(`${stage}/ckpt-${latest.step}/trainer.json`) : null;
   const named = rewards.map((r) => Object.defineProperty(r.fn, 'name', { value: r.name }));
   const options = {
     policy,
@@ -64,15 +82,27 @@ export async function runRlStage<S extends { prompt: string }>(
     maxCompletionLength: c.maxCompletionLength,
     dynamicSampling: c.dynamicSampling,
     learningRate: c.lr,
-    // A resumed stage continues with a fresh stream derived from the step it resumes at.
-    seed: ctx.seed * 1000 + step,
+    // Resumed stages restore the streams below; only a checkpoint without trainer state (written
+    // by an older version) continues with a fresh stream derived from the step it resumes at.
+    seed: ctx.seed * 1000 + (saved?.trainer ? 0 : step),
     quiet: true,
   };
   const trainer = algo === 'gspo' ? new GspoTrainer<S>(options) : new GrpoTrainer<S>(options);
+  if (latest && saved?.trainer) {
+    await restoreTrainer(trainer, saved.trainer, latest.dir, model, ctx.tokenizer);
+  } else if (latest) {
+    ctx.emit({ type: 'log', message: `${stage}: ${latest.dir} has no trainer state; resuming with fresh RNG streams and optimizer` });
+  }
   let lastSaved = latest?.step ?? -1;
-  const save = (s: number) => {
-    saveCheckpoint(ctx.run.path(stage, `ckpt-${s}`), model, ctx.tokenizer, { files: { 'trainer.json': JSON.stringify({ step: s, algo }) } });
-    ctx.run.saveState({ ...ctx.run.state(), current: { stage, step: s } });
+  const hook = checkpointWriteHook();
+  const save = (s: number, snap: GrpoTrainerSnapshot) => {
+    const dir = ctx.run.path(stage, `ckpt-${s}`);
+    const tensorFiles: Record<string, Record<string, tf.Tensor>> = { 'trainer.safetensors': snap.tensors };
+    const ref = trainer.reference;
+    if (ref) tensorFiles['reference.safetensors'] = Object.fromEntries((ref as DeepSeekPolicy).model.namedParameters());
+    const file: RlTrainerFile = { step: s, algo, trainer: snap.state };
+    const sums = saveCheckpoint(dir, model, ctx.tokenizer, { tensorFiles, files: { 'trainer.json': JSON.stringify(file) }, onFileWritten: hook });
+    ctx.run.recordCheckpoint(dir, sums, { stage, step: s });
     lastSaved = s;
   };
   const faults = faultCounter(ctx, stage);
@@ -85,18 +115,34 @@ export async function runRlStage<S extends { prompt: string }>(
       const skipped = (res.metrics.skipped ?? 0) > 0;
       ctx.run.append('metrics.jsonl', { stage, step, ...res.metrics, skipped: skipped ? 1 : 0 });
       const fault = faults.record(step, skipped, `loss ${res.metrics.loss}, grad_norm ${res.metrics.grad_norm}`);
-      if (fault) throw stopOnFaults(fault, step - faults.streak, lastSaved, save, step, ctx.run.path(stage));
+      if (fault) {
+        const snap = await trainer.getState();
+        throw stopOnFaults(fault, step - faults.streak, lastSaved, (s) => save(s, snap), step, ctx.run.path(stage));
+      }
       for (const r of res.rollouts.slice(0, 2)) {
         ctx.run.append('samples.jsonl', { stage, step, prompt: (r.sample as S).prompt, completion: r.text, reward: r.reward, rewards: r.rewards, advantage: r.advantage });
       }
       ctx.emit({ type: 'progress', stage, step, total: c.steps, metrics: { reward: res.metrics.reward ?? 0 } });
-      if (step % c.checkpointEvery === 0 || step === c.steps) save(step);
+      if (step % c.checkpointEvery === 0 || step === c.steps) save(step, await trainer.getState());
     }
-    if (c.steps === 0) save(0);
+    if (c.steps === 0) save(0, await trainer.getState());
   } finally {
     trainer.dispose();
     policy.dispose();
   }
   ctx.emit({ type: 'stage_end', stage });
   return ctx.run.path(stage, `ckpt-${c.steps}`);
+}
+
+/** Restores a trainer from an RL checkpoint: its state, optimizer tensors and reference model. */
+async function restoreTrainer<S extends { prompt: string }>(trainer: GrpoTrainer<S>, state: GrpoTrainerState, dir: string, model: DeepSeekModel, tokenizer: Tokenizer): Promise<void> {
+  const tensors = readSafetensors(join(dir, 'trainer.safetensors')).tensors;
+  let reference: DeepSeekPolicy | undefined;
+  const refPath = join(dir, 'reference.safetensors');
+  if (state.reference && existsSync(refPath)) {
+    const refModel = new DeepSeekModel(model.config, { seed: 0 });
+    refModel.loadState(readSafetensors(refPath).tensors);
+    reference = new DeepSeekPolicy(refModel, tokenizer);
+  }
+  await trainer.setState({ state, tensors }, { reference });
 }

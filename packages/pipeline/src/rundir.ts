@@ -1,5 +1,6 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { sha256File, verifyCheckpoint } from '@r1-ts/model';
 import { CheckpointError, writeFileAtomic } from '@r1-ts/tensor-kernels';
 
 /**
@@ -24,6 +25,11 @@ export interface RunState {
   completed: Record<string, string>;
   /** The stage in progress, if any. */
   current: { stage: string; step: number } | null;
+  /**
+   * Checkpoint (directory or file, relative to the run directory) → file → sha256, recorded as each
+   * is written and verified whenever one is loaded.
+   */
+  checksums?: Record<string, Record<string, string>>;
   updatedAt: string;
 }
 
@@ -97,15 +103,61 @@ export class RunDir {
     });
   }
 
-  /** The newest complete checkpoint of a stage: its directory and step, or null. */
-  latestCheckpoint(stage: string): { dir: string; step: number } | null {
+  /**
+   * Records a checkpoint's checksums (file → sha256, as `saveCheckpoint` returns them; for a single
+   * file, its name → sha256) in state.json, with the stage in progress, in one atomic write.
+   */
+  recordCheckpoint(path: string, checksums: Record<string, string>, current: RunState['current'] = this.state().current): void {
+    const state = this.state();
+    this.saveState({ ...state, current, checksums: { ...state.checksums, [this.key(path)]: checksums } });
+  }
+
+  /**
+   * Verifies a checkpoint before it is used: a directory against its own manifest and against the
+   * checksums state.json recorded for it; a single file (e.g. the reward model) against state.json.
+   * Throws a CheckpointError naming the bad file.
+   */
+  verify(path: string): void {
+    const expected = this.state().checksums?.[this.key(path)];
+    if (!existsSync(path)) throw new CheckpointError(`${path}: missing`);
+    if (statSync(path).isDirectory()) {
+      verifyCheckpoint(path, { expected, requireManifest: true });
+      return;
+    }
+    if (!expected) throw new CheckpointError(`${path}: no checksum recorded in ${this.path('state.json')}`);
+    const [name, want] = Object.entries(expected)[0] ?? [];
+    const got = sha256File(path);
+    if (got !== want) throw new CheckpointError(`${path}: checksum mismatch (sha256 ${got}, ${name} recorded ${want}): the file is corrupted or was not completely written`);
+  }
+
+  /**
+   * The newest complete checkpoint of a stage (its manifest, and state.json's record when there is
+   * one, match every file), or null. A newer directory that fails the check (cut by a crash,
+   * corrupted) is skipped and reported to `onSkip`, and the previous one is used.
+   */
+  latestCheckpoint(stage: string, onSkip?: (dir: string, why: CheckpointError) => void): { dir: string; step: number } | null {
     const d = this.path(stage);
     if (!existsSync(d)) return null;
     const steps = readdirSync(d)
       .map((n) => /^ckpt-(\d+)$/.exec(n))
-      .filter((m): m is RegExpExecArray => m !== null && existsSync(join(d, m[0], 'trainer.json')))
+      .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => Number(m[1]))
       .sort((a, b) => b - a);
-    return steps.length ? { dir: join(d, `ckpt-${steps[0]}`), step: steps[0] } : null;
+    for (const step of steps) {
+      const dir = join(d, `ckpt-${step}`);
+      try {
+        this.verify(dir);
+        return { dir, step };
+      } catch (e) {
+        if (!(e instanceof CheckpointError)) throw e;
+        onSkip?.(dir, e);
+      }
+    }
+    return null;
+  }
+
+  /** state.json's key of a checkpoint path. */
+  private key(path: string): string {
+    return relative(this.root, path);
   }
 }

@@ -5,6 +5,7 @@ import type { DeepSeekModel, SftExample, StepStats, TokenBatch, Tokenizer } from
 import { R1Error } from '@r1-ts/tensor-kernels';
 import type { RunDir } from './rundir';
 import type { PipelineEvent } from './events';
+import { checkpointWriteHook } from './checkpoint_hooks';
 
 /**
  * Consecutive faulted steps (non-finite loss or gradient norm: the update was skipped, nothing
@@ -69,7 +70,7 @@ export function runSftStage(
   data: SftExample[] | string[],
   c: SftStageConfig,
 ): string {
-  const latest = ctx.run.latestCheckpoint(stage);
+  const latest = ctx.run.latestCheckpoint(stage, (dir, e) => ctx.emit({ type: 'log', message: `${stage}: skipping ${dir}: ${e.message}` }));
   if (latest && latest.step >= c.steps) return latest.dir;
   const model = latest ? loadCheckpoint(latest.dir).model : init();
   const trainer = new SftTrainer(model, ctx.tokenizer, { lr: c.lr, batchSize: c.batchSize, seed: ctx.seed, weightDecay: 0.01 });
@@ -83,12 +84,15 @@ export function runSftStage(
   const plain = typeof data[0] === 'string';
   const docs = plain ? (data as string[]).map((d) => ({ prompt: '', completion: d })) : (data as SftExample[]);
   let lastSaved = latest?.step ?? -1;
+  const hook = checkpointWriteHook();
   const save = (s: number) => {
-    saveCheckpoint(ctx.run.path(stage, `ckpt-${s}`), model, ctx.tokenizer, {
+    const dir = ctx.run.path(stage, `ckpt-${s}`);
+    const sums = saveCheckpoint(dir, model, ctx.tokenizer, {
       optimizer: trainer.optimizer,
       files: { 'trainer.json': JSON.stringify({ step: s, trainer: trainer.getState() }) },
+      onFileWritten: hook,
     });
-    ctx.run.saveState({ ...ctx.run.state(), current: { stage, step: s } });
+    ctx.run.recordCheckpoint(dir, sums, { stage, step: s });
     lastSaved = s;
   };
   const faults = faultCounter(ctx, stage);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, disposeBackend } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, disposeBackend } from '@r1-ts/tensor-kernels';
 import { resolveRecipeConfig, runRecipe } from '@r1-ts/pipeline';
 import type { RecipeConfig } from '@r1-ts/pipeline';
 import { progressReporter } from './progress';
@@ -67,6 +67,12 @@ export function registerRun(program: Command): void {
         }
         if (summary.report) console.log(`report: ${summary.report}`);
       } catch (e) {
+        if (e instanceof CheckpointError) {
+          // A checkpoint that fails its checksums (corrupted, cut short): name the file, no stack.
+          console.error(`r1 run: ${e.message}`);
+          process.exitCode = EXIT.failure;
+          return;
+        }
         if (!(e instanceof ConfigError)) throw e;
         console.error(`r1 run: ${e.message}`);
         process.exitCode = EXIT.config;
