@@ -77,6 +77,23 @@ describe('zero-copy data-movement kernels on wasm', () => {
     for (const c of cases) expect(wasm.get(c.name), c.name).toEqual(cpu.get(c.name));
   });
 
+  it('identity shares memory by reference count: a clone outlives its source, and both free the heap', async () => {
+    await initBackend({ backend: 'wasm', quiet: true });
+    const before = tf.memory();
+    const x = tf.tensor1d([1, 2, 3]);
+    const y = tf.clone(x);
+    const v = tf.variable(x);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]);
+    const next = tf.tensor1d([4, 5, 6]);
+    v.assign(next);
+    next.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3]); // assign swaps memory, never writes into it
+    tf.dispose([y, v]);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+  });
+
   it('rejects an out-of-range gather index with tfjs’s message', async () => {
     await initBackend({ backend: 'wasm', quiet: true });
     const x = tf.zeros([4, 2]);

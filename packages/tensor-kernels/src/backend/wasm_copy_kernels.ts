@@ -11,6 +11,7 @@ import type { DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from 
 interface WasmLike {
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): TypedArray;
+  incRef(dataId: TensorInfo['dataId']): void;
 }
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -100,6 +101,17 @@ const padV2: KernelFunc = ({ inputs, backend, attrs }) => {
   ov.fill(constantValue);
   if (sizeOf(x.shape) > 0) pasteBox(wasm.typedArrayFromHeap(x), x.shape, ov, outShape, paddings.map((p) => p[0]));
   return out;
+};
+
+/**
+ * Identity shares the input's memory and counts a reference, as tfjs's cpu backend and wasm's own
+ * Reshape do (tensors are immutable; a variable's assign swaps in new memory). tfjs clones every
+ * tensor it saves for the backward pass through this kernel: ~500 full copies per training step.
+ */
+const identity: KernelFunc = ({ inputs, backend }) => {
+  const x = inputs.x as TensorInfo;
+  (backend as unknown as WasmLike).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
 const slice: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -205,6 +217,7 @@ const kernels: Array<[string, KernelFunc]> = [
   [tf.GatherV2, gatherV2],
   [tf.Tile, tile],
   [tf.PadV2, padV2],
+  [tf.Identity, identity],
 ];
 
 /** Kernels whose inputs must not be strings (strings live off-heap): those fall back to tfjs's. */
@@ -219,7 +232,7 @@ function unlessString(original: KernelConfig | undefined, kernelFunc: KernelFunc
 const installed = new WeakSet<KernelFunc>();
 
 /**
- * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile and PadV2 kernels with zero-copy ones (see
+ * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile, PadV2 and Identity kernels with zero-copy ones (see
  * the file comment for why). Idempotent; called by {@link initBackend} when it selects wasm.
  *
  * @example
