@@ -4,7 +4,7 @@ import './register_all';
 export { R1Error, ConfigError, CheckpointError } from './errors';
 export { initBackend, currentBackend, disposeBackend } from './backend/init';
 export type { BackendName, InitBackendOptions, BackendInfo } from './backend/init';
-export { useGemm, currentGemm } from './backend/native_gemm';
+export { useGemm, currentGemm, blasGemm } from './backend/native_gemm';
 export type { GemmChoice, GemmInfo } from './backend/native_gemm';
 export { Rng } from './rng';
 export { Module } from './module';

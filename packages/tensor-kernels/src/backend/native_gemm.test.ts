@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../register_all';
 import { disposeBackend, initBackend } from './init';
-import { currentGemm, useGemm } from './native_gemm';
+import { blasGemm, currentGemm, useGemm } from './native_gemm';
 
 /** A deterministic pseudo-random array (no RNG shared with the code under test). */
 function values(n: number, seed: number): Float32Array {
@@ -129,6 +129,25 @@ describe.each(['wasm', 'cpu'] as const)('BatchMatMul on %s', (backend) => {
     expect(Math.abs(v1 - v2)).toBeLessThan(1e-4 * Math.abs(v2));
     g1.forEach((g, i) => g.forEach((x, j) => expect(Math.abs(x - g2[i][j])).toBeLessThan(1e-4 * (1 + Math.abs(g2[i][j])))));
     tf.dispose([a, b, c]);
+  });
+});
+
+describe('blasGemm', () => {
+  it.skipIf(!available)('computes op(A)·op(B) on plain views when BLAS is active, and declines when it is not', async () => {
+    await initBackend({ backend: 'cpu', quiet: true });
+    const a = values(3 * 4 * 5, 1);
+    const b = values(3 * 6 * 5, 2);
+    const c = new Float32Array(3 * 4 * 6);
+    useGemm('blas');
+    expect(blasGemm(a, b, c, { m: 4, n: 6, k: 5, batch: 3, transB: true })).toBe(true);
+    const ref = reference(a, [3, 4, 5], b, [3, 6, 5], false, true);
+    ref.data.forEach((v, i) => expect(Math.abs(c[i] - v)).toBeLessThan(1e-5));
+    useGemm('builtin');
+    c.fill(7);
+    expect(blasGemm(a, b, c, { m: 4, n: 6, k: 5, batch: 3, transB: true })).toBe(false);
+    expect(c.every((v) => v === 7)).toBe(true);
+    useGemm('auto');
+    await disposeBackend();
   });
 });
 

@@ -189,3 +189,24 @@ let active: GemmInfo = { name: 'builtin', library: null, threads: 0, reason: 'no
 export function currentGemm(): GemmInfo {
   return active;
 }
+
+/**
+ * C = op(A)·op(B) for `batch` row-major float32 matrices through the system BLAS, for custom kernels
+ * that hold heap views (strides in elements between batch items, 0 to share one matrix; C dense
+ * [batch, m, n]). Returns false — computing nothing — when BLAS is not in use (see {@link useGemm}),
+ * so the caller falls back to its own loop.
+ *
+ * @example
+ * ```ts
+ * import { blasGemm } from '@r1-ts/tensor-kernels';
+ * const a = new Float32Array([1, 2, 3, 4]); // [2, 2]
+ * const c = new Float32Array(4);
+ * if (!blasGemm(a, a, c, { m: 2, n: 2, k: 2 })) console.log('no BLAS: use a JS loop');
+ * ```
+ */
+export function blasGemm(a: Float32Array, b: Float32Array, c: Float32Array, shape: { m: number; n: number; k: number; batch?: number; transA?: boolean; transB?: boolean; strideA?: number; strideB?: number }): boolean {
+  if (active.name !== 'blas' || !addon) return false;
+  const { m, n, k, batch = 1, transA = false, transB = false } = shape;
+  addon.gemm(a, b, c, batch, m, n, k, transA, transB, shape.strideA ?? (batch > 1 ? m * k : 0), shape.strideB ?? (batch > 1 ? k * n : 0));
+  return true;
+}
