@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -76,6 +76,19 @@ describe('safetensors', () => {
   it.each(bad)('rejects a corrupt file: %s', (_name, bytes, message) => {
     expect(() => parseSafetensors(bytes, 'x.safetensors')).toThrow(CheckpointError);
     expect(() => parseSafetensors(bytes, 'x.safetensors')).toThrow(message);
+  });
+
+  it('checks the header before reading the data: a 3 GiB file with a hostile header fails on the header', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1-st-'));
+    const file = join(dir, 'huge.safetensors');
+    const header = Buffer.from('{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]} oops');
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    writeFileSync(file, Buffer.concat([len, header]));
+    truncateSync(file, 3 * 2 ** 30); // sparse: no disk used, but past what readFileSync accepts
+    expect(() => readSafetensors(file)).toThrow(CheckpointError);
+    expect(() => readSafetensors(file)).toThrow(/huge\.safetensors: header is not valid JSON/);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('rejects a truncated file read from disk', () => {

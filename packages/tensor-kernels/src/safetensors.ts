@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { CheckpointError } from './errors';
@@ -71,11 +71,26 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   const fail = (why: string): never => {
     throw new CheckpointError(`${source}: ${why}`);
   };
-  if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes, too short for the 8-byte header length`);
+  const { metadata, layout, dataStart } = parseHeader(bytes, bytes.byteLength, fail);
+  const tensors = new Map<string, StoredTensor>();
+  for (const { name, dtype, shape, begin, end } of layout) {
+    // Copy the slice: a Buffer from readFileSync may sit at an unaligned offset in its pool.
+    const slice = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
+    tensors.set(name, { dtype, shape, data: decode(slice, dtype, name, fail) });
+  }
+  return { metadata, tensors };
+}
+
+/**
+ * Validates the header at the start of `bytes` (at least the 8-byte length and the header) for a file
+ * of `fileBytes` bytes, and returns the tensors' layout.
+ */
+function parseHeader(bytes: Uint8Array, fileBytes: number, fail: (why: string) => never) {
+  if (fileBytes < 8) fail(`file is ${fileBytes} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLen = view.getBigUint64(0, true);
-  if (headerLen > BigInt(bytes.byteLength - 8)) {
-    fail(`header length ${headerLen} runs past the end of the file (${bytes.byteLength} bytes)`);
+  if (headerLen > BigInt(fileBytes - 8)) {
+    fail(`header length ${headerLen} runs past the end of the file (${fileBytes} bytes)`);
   }
   if (headerLen > BigInt(MAX_HEADER_BYTES)) fail(`header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const n = Number(headerLen);
@@ -87,7 +102,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   }
   if (typeof header !== 'object' || header === null || Array.isArray(header)) fail('header is not a JSON object');
   const dataStart = 8 + n;
-  const dataLen = bytes.byteLength - dataStart;
+  const dataLen = fileBytes - dataStart;
   const entries = Object.entries(header as Record<string, unknown>);
 
   const metadata: Record<string, string> = {};
@@ -130,14 +145,7 @@ export function parseSafetensors(bytes: Uint8Array, source = 'safetensors data')
   for (let i = 1; i < sorted.length; i++) {
     if (sorted[i].begin < sorted[i - 1].end) fail(`tensors "${sorted[i - 1].name}" and "${sorted[i].name}" overlap`);
   }
-
-  const tensors = new Map<string, StoredTensor>();
-  for (const { name, dtype, shape, begin, end } of layout) {
-    // Copy the slice: a Buffer from readFileSync may sit at an unaligned offset in its pool.
-    const slice = Uint8Array.prototype.slice.call(bytes, dataStart + begin, dataStart + end);
-    tensors.set(name, { dtype, shape, data: decode(slice, dtype, name, fail) });
-  }
-  return { metadata, tensors };
+  return { metadata, layout, dataStart };
 }
 
 function decode(
@@ -218,10 +226,26 @@ function floatToHalf(v: number): number {
  */
 export function readSafetensors(path: string): SafetensorsFile {
   let bytes: Buffer;
+  let fd: number | null = null;
   try {
-    bytes = readFileSync(path);
+    // The header first: a hostile or truncated file is rejected before its data is read.
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 8));
+    readSync(fd, head, 0, head.length, 0);
+    const fail = (why: string): never => {
+      throw new CheckpointError(`${path}: ${why}`);
+    };
+    const headerLen = size >= 8 ? head.readBigUInt64LE(0) : 0n;
+    const header = Buffer.alloc(headerLen <= BigInt(Math.min(Math.max(size - 8, 0), MAX_HEADER_BYTES)) ? Number(headerLen) : 0);
+    readSync(fd, header, 0, header.length, 8);
+    parseHeader(Buffer.concat([head, header]), size, fail);
+    bytes = readFileSync(fd);
   } catch (e) {
+    if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`${path}: cannot read (${(e as Error).message})`);
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
   return parseSafetensors(bytes, path);
 }
