@@ -1,11 +1,13 @@
 // MaskedSoftmax on wasm: the masking pass runs in JS on the wasm heap, the softmax itself is the
 // backend's SIMD/XNNPACK Softmax kernel (JS Math.exp is ~15× slower than it on large score
-// tensors). Still one engine dispatch; the intermediate is freed before returning.
+// tensors). Still one engine dispatch; the intermediate is freed before returning. Small score
+// tensors (decoding) take the all-JS path.
 import * as tf from '@tensorflow/tfjs';
 import type { DataId, DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
 import { MaskedSoftmax } from '../../kernel_names';
 import type { MaskedSoftmaxAttrs } from '../../kernel_names';
-import { maskScores } from '../masked_softmax';
+import { maskScores, maskedSoftmaxSpec } from '../masked_softmax';
+import { wasmKernel } from './adapter';
 import type { KernelArray } from '../kernel_spec';
 
 /** The part of BackendWasm this kernel uses. */
@@ -15,9 +17,18 @@ interface WasmBackendLike {
   disposeData(dataId: DataId): boolean;
 }
 
-const kernelFunc: KernelFunc = ({ inputs, backend, attrs }) => {
+/**
+ * Below this many scores the JS softmax runs: XNNPACK's costs a thread-pool round trip (~0.5 ms on 2
+ * busy cores for a [16, 1, 8, 29] decode step, against ~0.04 ms in JS).
+ */
+const SMALL = 1 << 15;
+const small = wasmKernel(maskedSoftmaxSpec);
+
+const kernelFunc: KernelFunc = (args) => {
+  const { inputs, backend, attrs } = args;
   const wasm = backend as unknown as WasmBackendLike;
   const scores = inputs.scores as TensorInfo; // [B, H, Sq, Sk]
+  if (scores.shape.reduce((a, b) => a * b, 1) <= SMALL) return small.kernelFunc(args);
   const Sk = scores.shape[3];
   const masked = wasm.makeOutput(scores.shape, 'float32'); // [B, H, Sq, Sk]
   const arrays: Record<string, KernelArray> = {};
