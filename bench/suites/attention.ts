@@ -1,11 +1,11 @@
 // MLA decode with the latent cache vs recomputing the prefix, and DSA (indexer + top-k gated attention)
 // vs dense MLA attention on the `small` preset attention sizes. Figures only. One rep at L ≥ 2048 keeps the
-// suite to a few minutes on 2 cores (L = 4096 alone takes about 2–3 minutes).
+// suite short on 2 cores (dense attention at L = 4096 dominates).
 import * as tf from '@tensorflow/tfjs';
-import { Rng, initBackend } from '@r1-ts/tensor-kernels';
-import { Mla, kvCacheBytesPerToken, mhaKvCacheBytesPerToken } from '@r1-ts/attention-mla';
+import { Rng, indexerTopK, initBackend } from '@r1-ts/tensor-kernels';
+import { Mla, kvCacheBytesPerToken, mhaKvCacheBytesPerToken, ropeTables } from '@r1-ts/attention-mla';
 import type { MlaConfig } from '@r1-ts/attention-mla';
-import { SparseMla, causalAllowed, selectTopK } from '@r1-ts/attention-dsa';
+import { SparseMla } from '@r1-ts/attention-dsa';
 import type { DsaConfig } from '@r1-ts/attention-dsa';
 import { report, timeMs } from '../lib';
 
@@ -44,20 +44,26 @@ async function sparseVsDense(): Promise<void> {
     const x = tf.randomNormal([1, L, small.hidden_size]);
     const p = dsa.project(x);
     try {
-      // The indexer run that is timed last also provides the selection the gated attention uses.
+      // The indexer run that is timed last also provides the selection the gated attention uses. What
+      // SparseMla.forward runs: chunked q·k GEMMs + streaming ReLU-weighted head sum and top-k.
+      const { cos, sin } = ropeTables(dsaConfig, 1, L, {});
       let indices: tf.Tensor3D | null = null;
       const indexer = await timeMs(() => {
         indices?.dispose();
-        indices = tf.tidy(() => selectTopK(dsa.indexer.indexScores(x, p.qr!), causalAllowed(1, L, L), dsaConfig.index_topk)); // [1, L, k]
+        indices = tf.tidy(() => {
+          const { q, w } = dsa.indexer.queries(p.qr!, x, cos, sin);
+          return indexerTopK(q, w, dsa.indexer.keys(x, cos, sin), dsaConfig.index_topk, { scale: dsaConfig.index_head_dim ** -0.5 }); // [1, L, k]
+        });
       }, reps, warm);
       const sel = indices!;
       const gated = await timeMs(() => tf.tidy(() => void dsa.attendExpanded(p, p.c, p.kPe, { indices: sel }).y.dataSync()), reps, warm);
       const dense = await timeMs(() => tf.tidy(() => void dsa.attendExpanded(p, p.c, p.kPe).y.dataSync()), reps, warm);
-      report(`dsa.indexer.L${L}`, indexer, 'ms');
-      // attention() with indices masks a full [B, H, L, L] score matrix: O(L²) until a fused sparse kernel (#10).
-      report(`dsa.gated_attention.L${L}`, gated, 'ms', { k: dsaConfig.index_topk, kernel: 'masked_dense' });
+      report(`dsa.indexer.L${L}`, indexer, 'ms', { ns_per_pair: (indexer * 1e6) / ((L * (L + 1)) / 2) });
+      // Gathered sparse attention over each query's k keys: O(L·k).
+      report(`dsa.gated_attention.L${L}`, gated, 'ms', { k: dsaConfig.index_topk, kernel: 'gathered', us_per_query: (gated * 1000) / L });
       report(`dsa.total.L${L}`, indexer + gated, 'ms', { dense, ratio: dense / (indexer + gated) });
       report(`mla.dense_attention.L${L}`, dense, 'ms');
+      tf.dispose([cos, sin]);
       sel.dispose();
     } catch (e) {
       report(`dsa.L${L}`, NaN, 'ms', { skipped: (e as Error).message.slice(0, 60).replace(/\s+/g, '_') });

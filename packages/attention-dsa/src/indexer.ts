@@ -4,13 +4,7 @@ import { ropeTables } from '@r1-ts/attention-mla';
 import type { PositionOptions } from '@r1-ts/attention-mla';
 import type { DsaConfig } from './config';
 import { validateDsaConfig } from './config';
-
-const linear = (x: tf.Tensor, w: tf.Tensor): tf.Tensor =>
-  tf.tidy(() => {
-    const [out, inp] = w.shape;
-    const y = tf.matMul(tf.reshape(x, [-1, inp]) as tf.Tensor2D, w as tf.Tensor2D, false, true); // [N, out]
-    return tf.reshape(y, [...x.shape.slice(0, -1), out]);
-  });
+import { linear } from './linear';
 
 /** Half-split RoPE on the first dr dims of the last axis, the rest passed through (rope-first, golden §4.6). */
 function ropeFirst(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, dr: number): tf.Tensor {

@@ -128,6 +128,31 @@ describe('SparseMla', () => {
     dsa.dispose();
   });
 
+  it('gathered sparse paths equal masked dense MLA attention (expanded and absorbed, T > 1, left padding)', () => {
+    // Same index sets through the gathered kernels (SparseMla) and through Mla's masked dense attention.
+    const dsa = new SparseMla(base, new Rng(6), 0.4);
+    const mla = new Mla(base);
+    mla.loadState(new Map([...dsa.namedParameters()].filter(([n]) => !n.startsWith('indexer.'))));
+    const [B, Sk, T] = [2, 11, 3];
+    const x = tf.randomNormal([B, Sk, base.hidden_size], 0, 1, 'float32', 12);
+    const keyMask = tf.tensor2d([[0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]]);
+    const rng = new Rng(8);
+    const idx = Int32Array.from({ length: B * T * 5 }, () => rng.int(-1, Sk - 1)); // random sets: −1, duplicates, non-causal keys
+    const indices = tf.tensor3d(idx, [B, T, 5], 'int32');
+    const p = dsa.project(x);
+    const last = (t: tf.Tensor) => tf.slice(t, [0, Sk - T], [-1, T]) as tf.Tensor4D;
+    const q = { qNope: last(p.qNope), qPe: last(p.qPe) };
+    const masks = { keyMask, indices };
+    const want = mla.attendExpanded(q, p.c, p.kPe, masks).y;
+    const expanded = dsa.attendExpanded(q, p.c, p.kPe, masks).y;
+    const absorbed = dsa.attendAbsorbed(q, p.c, p.kPe, masks);
+    expect(relErr(expanded.dataSync(), want.dataSync())).toBeLessThan(2e-5);
+    expect(relErr(absorbed.dataSync(), want.dataSync())).toBeLessThan(2e-5);
+    tf.dispose([x, keyMask, indices, p.qr!, p.qNope, p.qPe, p.c, p.kPe, q.qNope, q.qPe, want, expanded, absorbed]);
+    mla.dispose();
+    dsa.dispose();
+  });
+
   it('indexer losses reach only the indexer; y does not reach the indexer', () => {
     const dsa = new SparseMla(base, new Rng(2), 0.3);
     const x = tf.randomNormal([1, 9, base.hidden_size], 0, 1, 'float32', 10);

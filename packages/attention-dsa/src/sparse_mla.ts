@@ -7,6 +7,7 @@ import type { DsaConfig } from './config';
 import { validateDsaConfig } from './config';
 import { Indexer } from './indexer';
 import { indexerKl, stopGradient } from './kl';
+import { linear } from './linear';
 import { causalAllowed, selectTopK, selectionMask } from './select';
 
 /**
@@ -95,16 +96,49 @@ export class SparseMla extends Mla {
   /**
    * Expanded attention; with top-k `indices` (and no probabilities asked for) it gathers each query's
    * k selected keys instead of masking an [B, H, S, Sk] score matrix: O(S·k) work and memory
-   * ({@link sparseAttention}), same result as the masked dense path.
+   * ({@link sparseAttention}), same result as the masked dense path. Queries, keys and values stay in
+   * the projections' [B, S, H, ·] order (no transposes; one selected key's heads sit together).
    */
   override attendExpanded(
     p: Pick<MlaProjection, 'qNope' | 'qPe'>, c: tf.Tensor, kPe: tf.Tensor, masks: MlaMaskOptions = {}, returnProbs = false,
   ): { y: tf.Tensor3D; probs?: tf.Tensor4D } {
     if (!masks.indices || returnProbs) return super.attendExpanded(p, c, kPe, masks, returnProbs);
+    const { num_attention_heads: H, qk_nope_head_dim: dn, qk_rope_head_dim: dr, v_head_dim: dv } = this.config;
+    const [B, Sk] = c.shape as number[];
+    const S = p.qNope.shape[1] as number;
     return tf.tidy(() => {
-      const { q, k, v } = this.expandedQkv(p.qNope, p.qPe, c, kPe); // [B, H, S, dn+dr], [B, H, Sk, dn+dr], [B, H, Sk, dv]
-      const o = sparseAttention(q, k, v, masks.indices!, { scale: this.scale, causal: true, keyMask: masks.keyMask }); // [B, H, S, dv]
-      return { y: this.outputProjection(o) }; // V3 eqs. 10–11 over the selected keys
+      const q = tf.concat([p.qNope, p.qPe], -1); // [B, S, H, dn+dr]
+      const kv = tf.reshape(linear(c, this.kvBProj), [B, Sk, H, dn + dv]); // [B, Sk, H, dn+dv] (V3 eqs. 2, 5)
+      const kNope = tf.slice(kv, [0, 0, 0, 0], [-1, -1, -1, dn]); // [B, Sk, H, dn]
+      const k = tf.concat([kNope, tf.tile(tf.reshape(kPe, [B, Sk, 1, dr]), [1, 1, H, 1])], -1); // [B, Sk, H, dn+dr] (eq. 4: k_pe shared)
+      const v = tf.slice(kv, [0, 0, 0, dn], [-1, -1, -1, dv]); // [B, Sk, H, dv]
+      const o = sparseAttention(q, k, v, masks.indices!, { scale: this.scale, causal: true, keyMask: masks.keyMask, layout: 'bshd' }); // [B, S, H, dv]
+      return { y: linear(tf.reshape(o, [B, S, H * dv]), this.oProj) as tf.Tensor3D }; // V3 eqs. 10–11 over the selected keys
+    });
+  }
+
+  /**
+   * Absorbed attention in latent space (golden §4.4 "absorbed decode"); with top-k `indices` it gathers
+   * each query's k selected latent entries (c, k_pe), shared by the heads (MQA), instead of masking the
+   * whole cache: O(T·k·H·(C+dr)) work, nothing tiled per head.
+   */
+  override attendAbsorbed(p: Pick<MlaProjection, 'qNope' | 'qPe'>, c: tf.Tensor, kPe: tf.Tensor, masks: MlaMaskOptions = {}): tf.Tensor3D {
+    if (!masks.indices) return super.attendAbsorbed(p, c, kPe, masks);
+    const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
+    const [B, T] = p.qNope.shape as number[];
+    return tf.tidy(() => {
+      const w = tf.reshape(this.kvBProj, [H, dn + dv, C]);
+      const wUK = tf.slice(w, [0, 0, 0], [-1, dn, -1]) as tf.Tensor3D; // [H, dn, C]
+      const wUV = tf.slice(w, [0, dn, 0], [-1, dv, -1]) as tf.Tensor3D; // [H, dv, C]
+      const qn = tf.transpose(tf.reshape(p.qNope, [B * T, H, dn]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, dn]
+      const qLat = tf.reshape(tf.transpose(tf.matMul(qn, wUK), [1, 0, 2]), [B, T, H, C]); // [B, T, H, C] = W_UKᵀ·q_nope
+      const q = tf.concat([qLat, p.qPe], -1); // [B, T, H, C+dr]
+      const k = tf.expandDims(tf.concat([c, kPe], -1), 2); // [B, Sk, 1, C+dr]: one key head shared by all heads
+      const ctx = sparseAttention(q, k, tf.expandDims(c, 2), masks.indices!, { scale: this.scale, causal: true, keyMask: masks.keyMask, layout: 'bshd' }); // [B, T, H, C]
+      const ctxH = tf.transpose(tf.reshape(ctx, [B * T, H, C]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, C]
+      const oh = tf.matMul(ctxH, wUV, false, true); // [H, B·T, dv] = W_UV·ctx
+      const o = tf.reshape(tf.transpose(oh, [1, 0, 2]), [B, T, H * dv]); // [B, T, H·dv]
+      return linear(o, this.oProj) as tf.Tensor3D; // [B, T, D]
     });
   }
 

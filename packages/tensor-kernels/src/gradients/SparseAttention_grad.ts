@@ -31,7 +31,7 @@ export const sparseAttentionGradConfig: tf.GradConfig = {
       // Index sets and padding are piecewise constant: zero gradient (they may come from the indexer,
       // whose parameters are on the tape).
       indices: () => tf.zeros(indices.shape),
-      keyMask: () => tf.zeros([q.shape[0], k.shape[2] as number]),
+      keyMask: () => tf.zeros([q.shape[0], k.shape[(attrs as { layout?: string }).layout === 'bshd' ? 1 : 2] as number]),
     };
   },
 };

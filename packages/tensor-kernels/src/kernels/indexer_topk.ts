@@ -19,6 +19,93 @@ export interface IndexerTopKAttrs {
 /** Heap order: a is worse than b (lower score, or equal score and higher index). */
 const worse = (va: number, ia: number, vb: number, ib: number) => va < vb || (va === vb && ia > ib);
 
+/**
+ * Streaming top-k of one chunk of queries from precomputed head dots (the GEMM path of the op):
+ * dots [Cq, Hi, width] holds q[t, h]·k[s] for the chunk's queries t and the keys s < width; query r of
+ * the chunk sits at key position `firstPos + r` and sees keys s ≤ that (and not masked). Scores
+ * Σ_h (scale·w[t, h])·ReLU(dot) are formed on the fly and kept in a k-entry heap: O(Cq·width·Hi) reads,
+ * no score matrix. Writes each query's selected keys ascending, −1 padded, at out[outOff + r·topk].
+ * Ties go to the lower key index (keys are scanned in ascending order, so a later equal score never
+ * displaces an earlier one).
+ *
+ * @param w - the chunk's head weights [Cq·Hi] (unscaled; `scale` multiplies every score)
+ * @param mask - key mask row of this batch element [≥ width] (0 = padding), or null
+ * @example
+ * ```ts
+ * const out = new Int32Array(2);
+ * // one query at position 2, one head, keys 0..2 with dots 1, 3, 2: top-2 = keys 1, 2
+ * chunkTopK(Float32Array.from([1, 3, 2]), Float32Array.from([1]), 1, 1, 3, 2, 2, 1, null, out, 0);
+ * console.log([...out]); // [1, 2]
+ * ```
+ */
+export function chunkTopK(
+  dots: Float32Array, w: ArrayLike<number>, Cq: number, Hi: number, width: number, firstPos: number,
+  topk: number, scale: number, mask: ArrayLike<number> | null, out: Int32Array, outOff: number,
+): void {
+  const hv = new Float64Array(topk); // min-heap of (value, index), worst at the root
+  const hi = new Int32Array(topk);
+  const row = new Float64Array(width); // the scores of one query
+  const chosen = new Int32Array(topk);
+  for (let r = 0; r < Cq; r++) {
+    const last = Math.min(width - 1, firstPos + r);
+    if (Hi === 0) row.fill(0);
+    // Head-outer, branch-free: w·ReLU(d) = (w/2)·(d + |d|) (a data-dependent branch mispredicts half the time).
+    for (let h = 0; h < Hi; h++) {
+      const wh = 0.5 * scale * w[r * Hi + h];
+      const base = (r * Hi + h) * width;
+      if (h === 0) {
+        for (let s = 0; s <= last; s++) {
+          const d = dots[base + s];
+          row[s] = wh * (d + Math.abs(d));
+        }
+      } else {
+        for (let s = 0; s <= last; s++) {
+          const d = dots[base + s];
+          row[s] += wh * (d + Math.abs(d));
+        }
+      }
+    }
+    let n = 0;
+    let thr = -Infinity; // the root's score once the heap is full
+    for (let s = 0; s <= last; s++) {
+      const score = row[s];
+      if (n === topk && !(score > thr)) continue; // equal scores: the earlier (lower) key stays
+      if (mask !== null && mask[s] === 0) continue;
+      if (n < topk) {
+        let i = n++;
+        while (i > 0) {
+          const parent = (i - 1) >> 1;
+          if (!worse(score, s, hv[parent], hi[parent])) break;
+          hv[i] = hv[parent];
+          hi[i] = hi[parent];
+          i = parent;
+        }
+        hv[i] = score;
+        hi[i] = s;
+      } else {
+        let i = 0;
+        for (;;) {
+          const l = 2 * i + 1;
+          if (l >= topk) break;
+          const rr = l + 1;
+          const c = rr < topk && worse(hv[rr], hi[rr], hv[l], hi[l]) ? rr : l;
+          if (!worse(hv[c], hi[c], score, s)) break;
+          hv[i] = hv[c];
+          hi[i] = hi[c];
+          i = c;
+        }
+        hv[i] = score;
+        hi[i] = s;
+      }
+      if (n === topk) thr = hv[0];
+    }
+    for (let j = 0; j < n; j++) chosen[j] = hi[j];
+    const sel = chosen.subarray(0, n).sort();
+    const o = outOff + r * topk;
+    for (let j = 0; j < topk; j++) out[o + j] = j < n ? sel[j] : -1;
+  }
+}
+
 /** Selected keys per query, ascending, −1 padded. */
 export const indexerTopKSpec: KernelSpec = {
   kernelName: IndexerTopK,

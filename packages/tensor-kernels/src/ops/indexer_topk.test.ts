@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init';
 import { Rng } from '../rng';
+import { IndexerTopK } from '../kernels/indexer_topk';
 import { indexerTopK } from './indexer_topk';
 import { BACKENDS, randn } from './test_helpers';
 
@@ -48,7 +49,50 @@ describe.each(BACKENDS)('indexerTopK on %s', (backend) => {
     got.dispose();
   });
 
+  it('gives the reference top-k for every chunking of the queries (Sq > Sk, Sq < Sk, padding, topk > keys)', () => {
+    const rng = new Rng(21);
+    for (const [B, Sq, Hi, Di, Sk, topk] of [[1, 13, 2, 5, 9, 3], [2, 7, 3, 4, 16, 5], [1, 11, 1, 3, 11, 20]]) {
+      const q = randn(rng, B * Sq * Hi * Di);
+      const w = randn(rng, B * Sq * Hi);
+      const k = randn(rng, B * Sk * Di);
+      const mask = Array.from({ length: B * Sk }, (_, i) => (i % 5 === 3 ? 0 : 1));
+      const want = reference(q, w, k, [B, Sq, Hi, Di, Sk], topk, 0.3, mask);
+      for (const chunk of [1, 2, 5, undefined]) {
+        const got = tf.tidy(() => indexerTopK(tf.tensor4d(q, [B, Sq, Hi, Di]), tf.tensor3d(w, [B, Sq, Hi]), tf.tensor3d(k, [B, Sk, Di]), topk, {
+          scale: 0.3, keyMask: tf.tensor2d(mask, [B, Sk]), chunk,
+        }));
+        expect(Array.from(got.dataSync()), `dims ${[B, Sq, Hi, Di, Sk, topk]} chunk ${chunk}`).toEqual(want);
+        got.dispose();
+      }
+    }
+  });
+
+  it('the fused kernel itself (the cpu path without BLAS) gives the reference top-k', () => {
+    const rng = new Rng(5);
+    const [B, Sq, Hi, Di, Sk, topk] = [2, 5, 2, 3, 8, 3];
+    const q = randn(rng, B * Sq * Hi * Di);
+    const w = randn(rng, B * Sq * Hi);
+    const k = randn(rng, B * Sk * Di);
+    const mask = Array.from({ length: B * Sk }, (_, i) => (i % 4 === 1 ? 0 : 1));
+    const got = tf.tidy(() => tf.engine().runKernel(IndexerTopK,
+      { q: tf.tensor4d(q, [B, Sq, Hi, Di]), w: tf.tensor3d(w, [B, Sq, Hi]), k: tf.tensor3d(k, [B, Sk, Di]), keyMask: tf.tensor2d(mask, [B, Sk]) },
+      { topk, scale: 0.4 } as unknown as tf.NamedAttrMap) as tf.Tensor);
+    expect(Array.from(got.dataSync())).toEqual(reference(q, w, k, [B, Sq, Hi, Di, Sk], topk, 0.4, mask));
+    got.dispose();
+  });
+
+  it('keeps the tensor count flat', () => {
+    const args = [tf.randomNormal([1, 9, 2, 4]), tf.randomNormal([1, 9, 2]), tf.randomNormal([1, 9, 4])];
+    const pass = () => indexerTopK(args[0], args[1], args[2], 3, { scale: 1, chunk: 2 }).dispose();
+    pass();
+    const before = tf.memory().numTensors;
+    pass();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(args);
+  });
+
   it('rejects a bad topk with a ConfigError naming the field', () => {
     expect(() => indexerTopK(tf.ones([1, 2, 1, 2]), tf.ones([1, 2, 1]), tf.ones([1, 2, 2]), 0, { scale: 1 })).toThrow(/topk must be an integer/);
+    expect(() => indexerTopK(tf.ones([1, 2, 1, 2]), tf.ones([1, 2, 1]), tf.ones([1, 2, 2]), 1, { scale: 1, chunk: 0 })).toThrow(/chunk must be an integer/);
   });
 });

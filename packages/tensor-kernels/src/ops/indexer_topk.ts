@@ -1,18 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
 import { asAttrs, asInputs } from '../kernel_names';
-import { IndexerTopK } from '../kernels/indexer_topk';
+import { IndexerTopK, chunkTopK } from '../kernels/indexer_topk';
+import { currentGemm } from '../backend/native_gemm';
 import { expectTensor, fail, hasFusedKernel } from './fused';
 
 /**
  * The lightning indexer's top-k key sets (DeepSeek-V3.2 DSA; golden/README §4.6 steps 4–5) without
  * materialising the score matrix: per query t the `topk` allowed keys s (causal: s ≤ Sk − Sq + t; not
  * padding) with the highest I[t, s] = scale·Σ_h w[t, h]·ReLU(q[t, h]·k[s]), listed ascending and padded
- * with −1. Ties go to the lower index (as tf.topk). One fused kernel on cpu/wasm; tfjs ops elsewhere.
- * Not differentiable.
+ * with −1. Ties go to the lower index (as tf.topk). Not differentiable.
+ *
+ * On the cpu backend with tfjs's own GEMM one fused JS kernel. Otherwise (wasm's XNNPACK, or BLAS through
+ * the native addon) the q·k part runs as one GEMM per
+ * chunk of queries, [chunk·Hi, Di] × [Di, keys visible to the chunk], and a streaming pass forms
+ * Σ_h w_h·ReLU(·) and keeps each query's top-k: O(Sq·Sk·Hi·Di) GEMM work, O(chunk·Hi·Sk) memory, never
+ * [Sq, Hi, Sk] at once (the causal upper triangle is skipped chunk-wise).
  *
  * @param q - [B, Sq, Hi, Di] indexer queries
  * @param w - [B, Sq, Hi] head weights
  * @param k - [B, Sk, Di] indexer keys
+ * @param opts - `scale`; `keyMask` [B, Sk] (0 = padding); `chunk`: queries per GEMM block (default: as many
+ *   as fit 16 MiB of dots)
  * @returns [B, Sq, topk] int32
  * @example
  * ```ts
@@ -22,7 +30,9 @@ import { expectTensor, fail, hasFusedKernel } from './fused';
  * console.log(idx.arraySync()); // [[[0, -1], [0, 1], [1, 2]]]
  * ```
  */
-export function indexerTopK(q: tf.Tensor, w: tf.Tensor, k: tf.Tensor, topk: number, opts: { scale: number; keyMask?: tf.Tensor }): tf.Tensor3D {
+export function indexerTopK(
+  q: tf.Tensor, w: tf.Tensor, k: tf.Tensor, topk: number, opts: { scale: number; keyMask?: tf.Tensor; chunk?: number },
+): tf.Tensor3D {
   const op = 'indexerTopK';
   expectTensor(op, 'q', q, 'float32');
   expectTensor(op, 'w', w, 'float32');
@@ -34,7 +44,10 @@ export function indexerTopK(q: tf.Tensor, w: tf.Tensor, k: tf.Tensor, topk: numb
   const Sk = k.shape[1] as number;
   if (!Number.isInteger(topk) || topk < 1) fail(op, 'topk', `must be an integer ≥ 1, got ${topk}`);
   if (typeof opts?.scale !== 'number' || !Number.isFinite(opts.scale)) fail(op, 'scale', `must be a finite number, got ${String(opts?.scale)}`);
+  if (opts.chunk !== undefined && (!Number.isInteger(opts.chunk) || opts.chunk < 1)) fail(op, 'chunk', `must be an integer ≥ 1, got ${opts.chunk}`);
   if (opts.keyMask && !tf.util.arraysEqual(opts.keyMask.shape, [B, Sk])) fail(op, 'keyMask', `must be [${B}, ${Sk}], got [${opts.keyMask.shape}]`);
+  // tfjs's own cpu GEMM (~0.4 GFLOP/s) loses to the fused JS loop; every other GEMM (XNNPACK, BLAS) wins.
+  if (tf.getBackend() !== 'cpu' || currentGemm().name === 'blas') return gemmTopK(q, w, k, topk, opts.scale, opts.keyMask, opts.chunk);
   if (hasFusedKernel(IndexerTopK)) {
     return tf.tidy(() => {
       const inputs: Record<string, tf.Tensor> = { q, w, k };
@@ -60,6 +73,37 @@ export function indexerTopK(q: tf.Tensor, w: tf.Tensor, k: tf.Tensor, topk: numb
     const row: number[] = [];
     for (let j = 0; j < kk; j++) if (v[r * kk + j] !== -Infinity) row.push(ix[r * kk + j]);
     row.sort((a, b) => a - b).forEach((x, j) => (out[r * topk + j] = x));
+  }
+  return tf.tensor3d(out, [B, Sq, topk], 'int32');
+}
+
+/** Floats of one chunk's dot block [chunk·Hi, keys]: 4 Mi (16 MiB). */
+const CHUNK_FLOATS = 1 << 22;
+
+/** The GEMM path of {@link indexerTopK}: chunked q·kᵀ, then {@link chunkTopK} on each block. */
+function gemmTopK(q: tf.Tensor, w: tf.Tensor, k: tf.Tensor, topk: number, scale: number, keyMask?: tf.Tensor, chunkQueries?: number): tf.Tensor3D {
+  const [B, Sq, Hi, Di] = q.shape as number[];
+  const Sk = k.shape[1] as number;
+  const out = new Int32Array(B * Sq * topk).fill(-1);
+  const W = w.dataSync() as Float32Array; // [B, Sq, Hi]
+  const M = keyMask ? (keyMask.dataSync() as ArrayLike<number>) : null; // [B, Sk]
+  const chunk = chunkQueries ?? Math.max(1, Math.min(Sq, Math.floor(CHUNK_FLOATS / (Hi * Math.max(Sk, 1)))));
+  for (let b = 0; b < B; b++) {
+    const mask = M ? Array.prototype.slice.call(M, b * Sk, (b + 1) * Sk) as number[] : null;
+    for (let t0 = 0; t0 < Sq; t0 += chunk) {
+      const cq = Math.min(chunk, Sq - t0);
+      const firstPos = Sk - Sq + t0; // key position of the chunk's first query
+      const width = Math.min(Sk, firstPos + cq); // keys visible to its last query
+      if (width <= 0) continue; // no key at or before these positions: all −1
+      const dots = tf.tidy(() => {
+        const qc = tf.reshape(tf.slice(q, [b, t0, 0, 0], [1, cq, Hi, Di]), [cq * Hi, Di]); // [cq·Hi, Di]
+        const kc = tf.reshape(tf.slice(k, [b, 0, 0], [1, width, Di]), [width, Di]); // [width, Di]
+        return tf.matMul(qc as tf.Tensor2D, kc as tf.Tensor2D, false, true); // [cq·Hi, width]
+      });
+      const D = dots.dataSync() as Float32Array;
+      dots.dispose();
+      chunkTopK(D, W.subarray((b * Sq + t0) * Hi, (b * Sq + t0 + cq) * Hi), cq, Hi, width, firstPos, topk, scale, mask, out, (b * Sq + t0) * topk);
+    }
   }
   return tf.tensor3d(out, [B, Sq, topk], 'int32');
 }

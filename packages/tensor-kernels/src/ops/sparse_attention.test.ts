@@ -78,6 +78,56 @@ describe.each(BACKENDS)('sparseAttention on %s', (backend) => {
     });
   }
 
+  // [B, H, S, D] ↔ [B, S, H, D] of a flat array; a shared head tiled to H heads.
+  const swap = (a: Float64Array, [B, A1, A2, D]: number[]) => {
+    const out = new Float64Array(a.length);
+    for (let b = 0; b < B; b++) for (let x = 0; x < A1; x++) for (let y = 0; y < A2; y++) for (let c = 0; c < D; c++) out[((b * A2 + y) * A1 + x) * D + c] = a[((b * A1 + x) * A2 + y) * D + c];
+    return out;
+  };
+  const tileHeads = (a: Float64Array, [B, S, D]: number[], H: number) => {
+    const out = new Float64Array(B * H * S * D);
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) out.set(a.subarray(b * S * D, (b + 1) * S * D), (b * H + h) * S * D);
+    return out;
+  };
+  const sumHeads = (a: Float64Array, [B, S, D]: number[], H: number) => {
+    const out = new Float64Array(B * S * D);
+    for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) for (let e = 0; e < S * D; e++) out[b * S * D + e] += a[(b * H + h) * S * D + e];
+    return out;
+  };
+
+  for (const [layout, shared] of [['bshd', false], ['bhsd', true], ['bshd', true]] as const) {
+    it(`matches the reference and its gradients with layout ${layout}, ${shared ? 'one shared key head (MQA)' : 'per-head keys'}`, () => {
+      const f64 = (a: Float32Array) => Float64Array.from(a);
+      const Hk = shared ? 1 : d.H;
+      // Reference inputs in [B, H, S, D]; shared keys are head 0 of k and v tiled.
+      const k1 = f64(k).subarray(0, d.B * d.Sk * d.D).slice(), v1 = f64(v).subarray(0, d.B * d.Sk * d.Dv).slice();
+      const kRef = shared ? tileHeads(k1, [d.B, d.Sk, d.D], d.H) : f64(k);
+      const vRef = shared ? tileHeads(v1, [d.B, d.Sk, d.Dv], d.H) : f64(v);
+      const kIn = shared ? k1 : kRef, vIn = shared ? v1 : vRef;
+      const sh = (H: number, S: number, D: number) => (layout === 'bshd' ? [d.B, S, H, D] : [d.B, H, S, D]);
+      const toLayout = (a: Float64Array, H: number, S: number, D: number) => (layout === 'bshd' ? swap(a, [d.B, H, S, D]) : a);
+      const fromLayout = (a: Float64Array, H: number, S: number, D: number) => (layout === 'bshd' ? swap(a, [d.B, S, H, D]) : a);
+      const f = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
+        sparseAttention(qq, kk, vv, tf.tensor3d(indices, [d.B, d.Sq, d.kSel], 'int32'), { scale: 0.7, causal: true, keyMask: tf.tensor2d(keyMask, [d.B, d.Sk]), layout });
+      const t32 = (a: Float64Array, shape: number[]) => tf.tensor(Float32Array.from(a), shape, 'float32');
+      const args = [
+        t32(toLayout(f64(q), d.H, d.Sq, d.D), sh(d.H, d.Sq, d.D)),
+        t32(toLayout(kIn, Hk, d.Sk, d.D), sh(Hk, d.Sk, d.D)),
+        t32(toLayout(vIn, Hk, d.Sk, d.Dv), sh(Hk, d.Sk, d.Dv)),
+      ];
+      const { y, grads } = vjp(f, args, t32(toLayout(f64(dy), d.H, d.Sq, d.Dv), sh(d.H, d.Sq, d.Dv)));
+      const ref = (xs: Float64Array[]) => reference(xs, d, indices, 0.7, true, keyMask);
+      expect(relErr(fromLayout(Float64Array.from(y), d.H, d.Sq, d.Dv), ref([f64(q), kRef, vRef]))).toBeLessThan(1e-5);
+      const [gq, gk, gv] = numericGrads(ref, [f64(q), kRef, vRef].map((a) => Float32Array.from(a)), dy);
+      expect(relErr(fromLayout(Float64Array.from(grads[0]), d.H, d.Sq, d.D), gq)).toBeLessThan(1e-4);
+      const gkWant = shared ? sumHeads(Float64Array.from(gk), [d.B, d.Sk, d.D], d.H) : Float64Array.from(gk);
+      const gvWant = shared ? sumHeads(Float64Array.from(gv), [d.B, d.Sk, d.Dv], d.H) : Float64Array.from(gv);
+      expect(relErr(fromLayout(Float64Array.from(grads[1]), Hk, d.Sk, d.D), gkWant)).toBeLessThan(1e-4);
+      expect(relErr(fromLayout(Float64Array.from(grads[2]), Hk, d.Sk, d.Dv), gvWant)).toBeLessThan(1e-4);
+      tf.dispose(args);
+    });
+  }
+
   it('gives zeros for a query with no allowed key', () => {
     const o = tf.tidy(() => sparseAttention(f32(q, shapes[0]), f32(k, shapes[1]), f32(v, shapes[2]), tf.tensor3d(indices, [d.B, d.Sq, d.kSel], 'int32'), { scale: 1 }));
     const row = (o.dataSync() as Float32Array).slice(((1 * d.H + 0) * d.Sq + 0) * d.Dv, ((1 * d.H + 0) * d.Sq + 1) * d.Dv);
@@ -103,6 +153,8 @@ describe.each(BACKENDS)('sparseAttention on %s', (backend) => {
     expect(() => sparseAttention(a, tf.ones([1, 1, 2, 3]), a, tf.zeros([1, 2, 1], 'int32'), { scale: 1 })).toThrow(ConfigError);
     expect(() => sparseAttention(a, a, a, tf.zeros([1, 3, 1], 'int32'), { scale: 1 })).toThrow(/indices must be \[1, 2, k\]/);
     expect(() => sparseAttention(a, a, a, tf.zeros([1, 2, 1], 'int32'), { scale: NaN })).toThrow(/scale/);
+    expect(() => sparseAttention(tf.ones([1, 2, 3, 2]), tf.ones([1, 2, 2, 2]), tf.ones([1, 2, 2, 2]), tf.zeros([1, 2, 1], 'int32'), { scale: 1, layout: 'bshd' })).toThrow(/k must be \[1, Sk, 3 or 1, 2\]/);
+    expect(() => sparseAttention(a, a, a, tf.zeros([1, 2, 1], 'int32'), { scale: 1, layout: 'xyz' as 'bshd' })).toThrow(/layout must be/);
     a.dispose();
   });
 });
