@@ -26,6 +26,12 @@ export interface ServeOptions extends EngineOptions {
   port?: number;
   /** Largest request body in bytes (413 beyond). Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * Most bytes a stream may hold unsent for a client that stops reading (beyond the socket's own
+   * buffers). Writes never wait on a client, so the engine loop is never blocked by one; a client
+   * this far behind is disconnected and its batch rows freed. Default 4 MiB.
+   */
+  maxBufferedBytes?: number;
 }
 
 /** A running server. */
@@ -35,8 +41,11 @@ export interface RunningServer {
   port: number;
   engine: Engine;
   server: Server;
-  /** Requests accepted on /v1/chat/completions (after validation). */
-  stats(): EngineStats & { requests: number; rejected: number };
+  /**
+   * Requests accepted on /v1/chat/completions (after validation), rejected ones, and streams dropped
+   * because their client fell more than `maxBufferedBytes` behind.
+   */
+  stats(): EngineStats & { requests: number; rejected: number; slowDisconnects: number };
   /** Stops accepting requests, lets in-flight ones finish, then closes. */
   drain(): Promise<void>;
 }
@@ -58,7 +67,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const modelName = options.modelName ?? 'r1-ts';
   const engine = new Engine(model, tokenizer, options);
   const created = Math.floor(Date.now() / 1000);
-  const counters = { requests: 0, rejected: 0 };
+  const counters = { requests: 0, rejected: 0, slowDisconnects: 0 };
   let draining = false;
   const inflight = new Set<Promise<void>>();
 
@@ -111,8 +120,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     const seed = chat.seed ?? randomInt(0, 2 ** 31 - 1);
     const base = { id, created: now, model: modelName, system_fingerprint: 'r1-ts' };
-    const chunk = (choices: unknown[], usage: unknown = undefined) =>
+    const maxBuffered = options.maxBufferedBytes ?? 4 << 20;
+    // Never waits for the client (no 'drain' await): the engine loop streams to every request from one
+    // thread. A client too far behind is dropped instead of buffering without bound.
+    const chunk = (choices: unknown[], usage: unknown = undefined) => {
+      if (res.destroyed) return;
       res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...(chat.includeUsage ? { usage: usage ?? null } : {}) })}\n\n`);
+      if (res.writableLength > maxBuffered) {
+        counters.slowDisconnects++;
+        res.destroy(); // 'close' → abort → the rows leave the batch at the next step
+      }
+    };
     if (chat.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       for (let i = 0; i < chat.n; i++) chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);

@@ -89,10 +89,9 @@ describe('codeReward: sandbox escape corpus (each → 0 with a reason, host unaf
     ['deep recursion', 'function f(n = 0) { return f(n + 1) + 1; }', /^stack-overflow/],
     ['deeply nested JSON', 'function f() { return JSON.parse("[".repeat(1e5)); }', /^stack-overflow/],
     ['1 GB allocation', 'function f() { return new ArrayBuffer(1e9).byteLength; }', /^memory-limit/],
-    // QuickJS's limit does not count every allocation (large strings, typed arrays): such a bomb is
-    // stopped by the memory limit or by the hard deadline, whichever comes first.
-    ['memory bomb', 'function f() { const a = []; for (;;) a.push("x".repeat(1e6) + a.length); }', /^(memory-limit|timeout)/],
-    ['native work between interrupt polls', 'function f() { const a = []; for (;;) a.push(new Array(1e5).fill(7)); }', /^timeout: hard deadline .* worker terminated/],
+    // QuickJS's own limit misses many allocations in this build; the capped WASM memory catches them.
+    ['memory bomb', 'function f() { const a = []; for (;;) a.push("x".repeat(1e6) + a.length); }', /^memory-limit/],
+    ['allocations between interrupt polls', 'function f() { const a = []; for (;;) a.push(new Array(1e5).fill(7)); }', /^memory-limit/],
     ['huge output', 'function f() { return "x".repeat(2e6); }', /^output-too-large/],
     ['prototype pollution', 'Object.prototype.polluted = "yes"; Array.prototype.map = null; function f() { return ({}).polluted; }', /wrong-answer/],
     ['globalThis tampering', 'globalThis.JSON = null; Object.keys = () => []; function f() { return {}; }', /wrong-answer/],
@@ -124,6 +123,145 @@ describe('codeReward: sandbox escape corpus (each → 0 with a reason, host unaf
 
   it('after the corpus the sandbox still runs correct code', async () => {
     expect(await codeReward(fence('const add = (a, b) => a + b;'), addSample)).toBe(1);
+  });
+});
+
+/** One `f()` test of `code`; the verdict and the wall time of the whole call. */
+async function judge(code: string, expected: unknown = 1, limits = run) {
+  const t0 = performance.now();
+  const d = await limits(fence(code), { prompt: '', entryPoint: 'f', tests: [{ input: [], expected }] });
+  return { ...d.results[0], score: d.score, ms: performance.now() - t0 };
+}
+
+/** The host is unaffected: a correct solution still passes, promptly. */
+async function expectHostHealthy(): Promise<void> {
+  const next = await judge('function f() { return 1; }');
+  expect(next.pass).toBe(true);
+  expect(next.ms).toBeLessThan(1000);
+}
+
+describe('codeReward: timing attacks (the sandbox reads a frozen clock and has no shared memory)', () => {
+  const EPOCH = Date.UTC(2024, 0, 1); // the instant every clock read in the sandbox returns
+
+  it.each([
+    ['Date.now()', 'function f() { return Date.now(); }'],
+    ['new Date()', 'function f() { return new Date().getTime(); }'],
+    ['Date() string', 'function f() { return Date.parse(Date()); }'],
+    ['Date.now after 10⁶ iterations', 'function f() { for (let i = 0; i < 1e6; i++); return Date.now(); }'],
+  ])('%s reads the frozen instant', async (_name, code) => {
+    const v = await judge(code, EPOCH);
+    expect(v.reason).toBeNull();
+    expect(v.pass).toBe(true);
+  });
+
+  it('a timed loop measures zero elapsed time', async () => {
+    const v = await judge('function f() { const t0 = Date.now(); let x = 0; for (let i = 0; i < 2e4; i++) x += JSON.stringify([i]).length; return Date.now() - t0; }', 0);
+    expect(v.pass).toBe(true);
+  });
+
+  it('busy-waiting on the clock never ends: timeout within the hard deadline', async () => {
+    const v = await judge('function f() { const t = Date.now(); while (Date.now() - t < 5) {} return 1; }');
+    expect(v.score).toBe(0);
+    expect(v.kind).toBe('timeout');
+    expect(v.ms).toBeLessThan(3000 + 2000); // the hard deadline, plus slack for a loaded machine
+    await expectHostHealthy();
+  });
+
+  it('no SharedArrayBuffer, Atomics, performance, WeakRef or FinalizationRegistry', async () => {
+    const v = await judge('function f() { return [typeof SharedArrayBuffer, typeof Atomics, typeof performance, typeof WeakRef, typeof FinalizationRegistry, typeof queueMicrotask]; }', Array(6).fill('undefined'));
+    expect(v.reason).toBeNull();
+    const wait = await judge('function f() { const sab = new SharedArrayBuffer(8); Atomics.wait(new Int32Array(sab), 0, 0, 1); return 1; }');
+    expect(wait.reason).toMatch(/^test-error: ReferenceError: .*SharedArrayBuffer/);
+  });
+
+  it('the host clock keeps running', async () => {
+    const before = Date.now();
+    await judge('function f() { return Date.now(); }');
+    const after = Date.now();
+    expect(before).toBeGreaterThan(EPOCH + 365 * 86_400_000);
+    expect(Math.abs(after - (performance.timeOrigin + performance.now()))).toBeLessThan(1000);
+  });
+});
+
+describe('codeReward: async work scheduled past the budget never runs', () => {
+  const cases: Array<[string, string]> = [
+    ['an endless Promise chain', 'function f() { Promise.resolve().then(function loop() { return Promise.resolve().then(loop); }); return 1; }'],
+    ['a job flood of infinite loops', 'function f() { for (let i = 0; i < 1e4; i++) Promise.resolve().then(() => { for (;;) {} }); return 1; }'],
+    ['an infinite async generator', 'function f() { const g = (async function* () { for (;;) yield new Array(1e6); })(); g.next(); g.next(); return 1; }'],
+    ['an async loop started at load', '(async () => { for (;;) await null; })();\nfunction f() { return 1; }'],
+    ['a job that would flip the result', 'function f() { const r = [1]; Promise.resolve().then(() => { r[0] = 2; }); return r[0]; }'],
+  ];
+
+  it.each(cases)('%s: the synchronous result counts, the call returns promptly', async (_name, code) => {
+    const v = await judge(code);
+    expect(v.reason).toBeNull();
+    expect(v.pass).toBe(true);
+    expect(v.ms).toBeLessThan(1000);
+    await expectHostHealthy();
+  });
+
+  it('a returned Promise is not awaited: wrong-answer', async () => {
+    const v = await judge('async function f() { return 1; }');
+    expect(v.reason).toBe('wrong-answer: expected 1, got {"unsupported":"object"}');
+  });
+
+  it('a queued job cannot leak into the next test of the same sample', async () => {
+    const d = await run(fence('function f() { Promise.resolve().then(() => { globalThis.leak = 1; }); return 1; }'), {
+      prompt: '', entryPoint: 'f', tests: [{ input: [], expected: 1 }, { assert: 'assert(typeof leak === "undefined", "leaked")' }],
+    });
+    expect(d.results.map((r) => r.reason)).toEqual([null, null]);
+  });
+
+  it.each([['setInterval'], ['setTimeout'], ['queueMicrotask'], ['setImmediate']])('%s does not exist', async (name) => {
+    const v = await judge(`function f() { ${name}(() => {}, 0); return 1; }`);
+    expect(v.reason).toMatch(new RegExp(`^test-error: ReferenceError: .*${name}`));
+  });
+});
+
+describe('codeReward: very large outputs (typed verdict, reward 0, host memory bounded)', () => {
+  const rssMb = () => process.memoryUsage().rss / 2 ** 20;
+  const peaks: number[] = [];
+  // A roomy CPU deadline, so the memory and output limits (not the clock of a loaded machine) decide.
+  const roomy = createCodeRewardDetailed({ timeoutMs: 4000 });
+  const corpus: Array<[string, string, RegExp]> = [
+    ['string doubling', 'function f() { let s = "x"; for (;;) s = s + s; }', /^memory-limit/],
+    ['one huge repeat', 'function f() { return "x".repeat(2 ** 29).length; }', /^memory-limit/],
+    ['many 8 MB strings', 'function f() { const a = []; for (;;) a.push("x".repeat(8e6) + a.length); }', /^memory-limit/],
+    ['typed arrays', 'function f() { const a = []; for (;;) a.push(new Float64Array(1e6)); }', /^memory-limit/],
+    ['30 MB ArrayBuffers between polls', 'function f() { const a = []; for (let i = 0; i < 40; i++) a.push(new ArrayBuffer(3e7)); return a.length; }', /^memory-limit/],
+    ['a 10⁷-element array', 'function f() { return new Array(1e7).fill(1); }', /^memory-limit/],
+    ['a million-key object', 'function f() { const o = {}; for (let i = 0; ; i++) o["key" + i] = i; }', /^memory-limit/],
+    ['a result with a giant string', 'function f() { return { ok: 1, blob: "x".repeat(5e6) }; }', /^output-too-large/],
+    ['a long result array', 'function f() { return Array.from({ length: 3e5 }, (_, i) => i * 1000); }', /^output-too-large/],
+    ['an exponential DAG result', 'function f() { let x = [1]; for (let i = 0; i < 60; i++) x = [x, x]; return x; }', /^output-too-large/],
+    ['a sparse 10⁹-length array result', 'function f() { const a = []; a.length = 1e9; return a; }', /^output-too-large/],
+  ];
+
+  it.each(corpus)('%s', async (_name, code, reason) => {
+    const v = await judge(code, 1, roomy);
+    expect(v.score).toBe(0);
+    expect(v.reason).toMatch(reason);
+    expect(v.ms).toBeLessThan(9000 + 2000); // the hard deadline, plus slack for a loaded machine
+    peaks.push(rssMb());
+    await expectHostHealthy();
+  });
+
+  it('console output is discarded, not buffered: 200 MB of logging returns 1', async () => {
+    const v = await judge('function f() { for (let i = 0; i < 200; i++) console.log("x".repeat(1e6)); return 1; }');
+    expect(v.pass).toBe(true);
+  });
+
+  it('a thrown giant message is clipped inside the sandbox', async () => {
+    const v = await judge('function f() { throw new Error("y".repeat(3e7)); }');
+    expect(v.kind).toBe('test-error');
+    expect(v.reason!.length).toBeLessThan(2100);
+    const getter = await judge('function f() { throw { get message() { for (;;) {} } }; }');
+    expect(getter.reason).toBe('test-error: Error: unreadable error');
+  });
+
+  it('host RSS stays bounded across the corpus (the sandbox heap is capped near its limit)', () => {
+    // Before the WASM cap, the typed-array case alone grew this process by ~450 MB.
+    expect(Math.max(...peaks) - Math.min(...peaks)).toBeLessThan(250);
   });
 });
 

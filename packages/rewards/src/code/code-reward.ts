@@ -18,7 +18,10 @@ import { runTest, type CodeTestResult, type SandboxLimits } from './sandbox.js';
 export interface CodeRewardOptions {
   /** CPU deadline per test, covering loading the solution and running the test (default 1000 ms). */
   timeoutMs?: number;
-  /** Heap limit of the sandbox per test (default 64 MiB). */
+  /**
+   * Heap limit of the sandbox per test (default 64 MiB): QuickJS's limit plus a hard cap on the WASM
+   * memory at this many bytes + 32 MiB, so strings and typed arrays cannot grow the host either.
+   */
   memoryLimitBytes?: number;
   /**
    * Sandbox stack limit (default 64 KiB ≈ 370 nested JS calls). Raising it much beyond 128 KiB lets

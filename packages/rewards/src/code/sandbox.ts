@@ -1,7 +1,9 @@
 // Runs one test of a solution inside QuickJS (quickjs-emscripten) in a worker thread: a fresh runtime
-// and context per test, a memory limit, a stack limit, a CPU deadline enforced by the interrupt
-// handler and a hard deadline enforced by terminating the worker. The context has no fs, network,
-// process, require, import or timers; the host only reads JSON back.
+// and context per test, a memory limit (a hard cap on the WASM heap, see worker-main.ts), a stack
+// limit, a CPU deadline enforced by the interrupt handler and a hard deadline enforced by terminating
+// the worker. The context has no fs, network, process, require, import, timers, shared memory or
+// running clock (Date reads a frozen instant); queued Promise jobs never run. The host only reads
+// back JSON of at most `maxOutputChars` characters and error messages clipped to 2,000.
 import type { CodeTest } from '../types.js';
 import { decodeValue, deepEqual, preludeSource, preview } from './values.js';
 import { runInWorker } from './worker-host.js';
@@ -60,7 +62,7 @@ function classify(res: SandboxResponse, limits: SandboxLimits): { kind: CodeFail
   if (res.status === 'fault') return { kind: 'sandbox-fault', message: res.message };
   const { name, message, stage } = res;
   if (name === 'InternalError' && message === 'interrupted') return { kind: 'timeout', message: `CPU deadline of ${limits.timeoutMs} ms exceeded` };
-  if (/out of memory/i.test(message)) return { kind: 'memory-limit', message: `${name}: ${message}` };
+  if (/out of memory|string too long/i.test(message)) return { kind: 'memory-limit', message: `${name}: ${message}` };
   if (/stack overflow/i.test(message)) return { kind: 'stack-overflow', message: `${name}: ${message}` };
   if (/^output too large/.test(message)) return { kind: 'output-too-large', message };
   if (stage === 'load') return { kind: name === 'SyntaxError' ? 'syntax-error' : 'load-error', message: `${name}: ${message}` };

@@ -4,15 +4,22 @@
 /**
  * Source of the sandbox prelude. Evaluated before the solution, it captures the intrinsics it needs
  * (so a solution that patches JSON or Object cannot forge results), installs a no-op `console`, a
- * seeded `Math.random` and a CommonJS-style `module.exports`, and returns
- * `{ encode, installAssert }` whose handles the host keeps.
+ * seeded `Math.random` and a CommonJS-style `module.exports`, removes `SharedArrayBuffer`, `Atomics`,
+ * `WeakRef` and `FinalizationRegistry`, and returns `{ encode, describe, installAssert }` whose
+ * handles the host keeps (`describe(error, max)`: the error's name and message as JSON, clipped).
  */
 export function preludeSource(maxOutputChars: number): string {
   return `(function () {
   'use strict';
   var stringify = JSON.stringify, isArray = Array.isArray, keys = Object.keys, defineProperty = Object.defineProperty;
   var getPrototypeOf = Object.getPrototypeOf, ObjectProto = Object.prototype, ErrorCtor = Error, StringCtor = String;
+  var sliceString = Function.prototype.call.bind(StringCtor.prototype.slice);
   var noop = function () {};
+  // No shared memory, no GC-observable objects: nothing to build a clock or a nondeterminism source from.
+  delete globalThis.SharedArrayBuffer;
+  delete globalThis.Atomics;
+  delete globalThis.WeakRef;
+  delete globalThis.FinalizationRegistry;
   globalThis.console = { log: noop, info: noop, warn: noop, error: noop, debug: noop, trace: noop, table: noop, dir: noop };
   var seed = 0x9e3779b9 >>> 0;
   Math.random = function () {
@@ -23,33 +30,82 @@ export function preludeSource(maxOutputChars: number): string {
   };
   globalThis.module = { exports: {} };
   globalThis.exports = globalThis.module.exports;
-  function encode(v, seen) {
-    if (v === undefined) return { $u: 1 };
-    if (typeof v === 'number') return v !== v || v === Infinity || v === -Infinity ? { $n: StringCtor(v) } : v;
-    if (typeof v === 'bigint') return { $b: StringCtor(v) };
-    if (typeof v === 'function' || typeof v === 'symbol') return { $x: typeof v };
-    if (v === null || typeof v !== 'object') return v;
-    if (seen.indexOf(v) >= 0) throw new ErrorCtor('result is cyclic');
-    seen.push(v);
-    var out;
+  // budget: characters the output may still take, charged with a lower bound of each node's JSON
+  // (brackets, separators, quotes) before it is built, so a result whose expansion is huge (a DAG
+  // sharing sub-objects, a sparse 10⁹-length array, a giant string) fails fast instead.
+  var budget = 0;
+  var SetCtor = Set, setHas = SetCtor.prototype.has, setAdd = SetCtor.prototype.add, setDelete = SetCtor.prototype['delete'];
+  var callFn = Function.prototype.call.bind(Function.prototype.call);
+  function spend(n) {
+    budget -= n;
+    if (budget < 0) throw new ErrorCtor('output too large: more than ${maxOutputChars} characters');
+  }
+  var MapCtor = Map, mapGet = MapCtor.prototype.get, mapSet = MapCtor.prototype.set;
+  // A lower bound of v's JSON length, each shared object measured once (memo), stopping as soon as it
+  // passes the budget: linear in distinct objects, so a 2⁶⁰-leaf DAG is rejected in microseconds.
+  function measure(v, memo) {
+    if (typeof v === 'string') return v.length + 2;
+    if (typeof v === 'number') return StringCtor(v).length;
+    if (v === null || typeof v !== 'object') return 1;
+    var known = callFn(mapGet, memo, v);
+    if (known !== undefined) return known;
+    callFn(mapSet, memo, v, 1); // in progress: a cycle counts once here and fails in encode
+    var total = 1; // an array's brackets and commas take n + 1 characters; an object's 1 + Σ(key + 4)
     if (isArray(v)) {
-      out = [];
-      for (var i = 0; i < v.length; i++) out.push(encode(v[i], seen));
+      var n = v.length;
+      total += n;
+      for (var i = 0; i < n && total <= budget; i++) total += measure(v[i], memo);
     } else {
       var proto = getPrototypeOf(v);
-      if (proto !== ObjectProto && proto !== null) { seen.pop(); return { $x: 'object' }; }
-      out = {};
+      if (proto !== ObjectProto && proto !== null) return 1;
       var ks = keys(v);
-      for (var j = 0; j < ks.length; j++) out[ks[j]] = encode(v[ks[j]], seen);
+      for (var j = 0; j < ks.length && total <= budget; j++) total += ks[j].length + 4 + measure(v[ks[j]], memo);
     }
-    seen.pop();
+    callFn(mapSet, memo, v, total);
+    return total;
+  }
+  function encode(v, seen) {
+    spend(1);
+    if (v === undefined) return { $u: 1 };
+    if (typeof v === 'number') return v !== v || v === Infinity || v === -Infinity ? { $n: StringCtor(v) } : v;
+    if (typeof v === 'bigint') { var b = StringCtor(v); spend(b.length); return { $b: b }; }
+    if (typeof v === 'string') { spend(v.length + 1); return v; }
+    if (typeof v === 'function' || typeof v === 'symbol') return { $x: typeof v };
+    if (v === null || typeof v !== 'object') return v;
+    if (callFn(setHas, seen, v)) throw new ErrorCtor('result is cyclic');
+    var out;
+    if (isArray(v)) {
+      var n = v.length;
+      spend(n); // a bracket and n − 1 commas
+      callFn(setAdd, seen, v);
+      out = [];
+      for (var i = 0; i < n; i++) out.push(encode(v[i], seen));
+    } else {
+      var proto = getPrototypeOf(v);
+      if (proto !== ObjectProto && proto !== null) return { $x: 'object' };
+      var ks = keys(v);
+      spend(ks.length);
+      callFn(setAdd, seen, v);
+      out = {};
+      for (var j = 0; j < ks.length; j++) { spend(ks[j].length + 3); out[ks[j]] = encode(v[ks[j]], seen); }
+    }
+    callFn(setDelete, seen, v);
     return out;
   }
   return {
     encode: function (v) {
-      var s = stringify(encode(v, []));
+      budget = ${maxOutputChars};
+      spend(measure(v, new MapCtor()));
+      budget = ${maxOutputChars};
+      var s = stringify(encode(v, new SetCtor()));
       if (s.length > ${maxOutputChars}) throw new ErrorCtor('output too large: ' + s.length + ' characters');
       return s;
+    },
+    describe: function (e, max) {
+      var isObj = e !== null && (typeof e === 'object' || typeof e === 'function');
+      var name = isObj && 'name' in e ? StringCtor(e.name) : 'Error';
+      var message = isObj && 'message' in e ? StringCtor(e.message) : StringCtor(e);
+      return stringify({ name: sliceString(name, 0, max), message: sliceString(message, 0, max) });
     },
     installAssert: function () {
       defineProperty(globalThis, 'assert', {
