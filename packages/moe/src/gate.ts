@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { oneHotFloat } from './one_hot';
 import { Module } from '@r1-ts/tensor-kernels';
 import type { Rng } from '@r1-ts/tensor-kernels';
 import { initStd, validateMoeConfig } from './config';
 import type { MoeConfig } from './config';
+import { topkWeights } from './fused';
+import { selectExperts } from './select';
 
 /**
  * The router's decision for T tokens (rows in (b, t) row-major order), from {@link Gate.route}.
@@ -61,18 +62,15 @@ export class Gate extends Module {
 
   /** Routes x [T, D]: scores, the selected experts and their weights. Caller disposes the tensors. */
   route(x: tf.Tensor2D): Routing {
-    const { scoring_func, norm_topk_prob, routed_scaling_factor, num_experts_per_tok: K, n_routed_experts: E } = this.config;
+    const { scoring_func, norm_topk_prob, routed_scaling_factor, num_experts_per_tok: K } = this.config;
     return tf.tidy(() => {
       const logits = tf.matMul(x, this.weight as tf.Tensor2D, false, true); // [T, E]
       const scores = (scoring_func === 'sigmoid' ? tf.sigmoid(logits) : tf.softmax(logits)) as tf.Tensor2D; // [T, E], V3 eq. 15
-      const indices = this.select(scores).dataSync() as Int32Array;
+      const indices = this.selectIndices(scores);
       // Rebuilt from JS so the tape sees a constant: selection is piecewise constant (golden §4.5).
       const topkIdx = tf.tensor2d(indices, [x.shape[0], K], 'int32'); // [T, K]
-      // w = s at the selected experts (V3 eq. 16: the bias never reaches the weights).
-      const picked = oneHotFloat(topkIdx, E); // [T, K, E]
-      let w = tf.sum(tf.mul(tf.expandDims(scores, 1), picked), -1); // [T, K]
-      if (norm_topk_prob) w = tf.div(w, tf.sum(w, -1, true)); // V3 eq. 13, no epsilon
-      const topkWeight = tf.mul(w, routed_scaling_factor) as tf.Tensor2D; // [T, K]
+      // w = s at the selected experts (V3 eq. 16: the bias never reaches the weights), eq. 13, × ρ.
+      const topkWeight = topkWeights(scores, topkIdx, norm_topk_prob, routed_scaling_factor); // [T, K]
       return { scores, topkIdx, topkWeight, indices };
     });
   }
@@ -82,27 +80,12 @@ export class Gate extends Module {
    * `topk_group` groups; returns the chosen experts ascending per token. Piecewise constant: no gradient.
    */
   select(scores: tf.Tensor2D): tf.Tensor2D {
-    const { n_routed_experts: E, num_experts_per_tok: K, n_group: Gn, topk_group: Gk, topk_method } = this.config;
-    return tf.tidy(() => {
-      const T = scores.shape[0];
-      let u: tf.Tensor2D = scores; // [T, E]; only int32 indices leave this function, so no gradient path
-      if (this.eScoreCorrectionBias) u = tf.add(u, this.eScoreCorrectionBias) as tf.Tensor2D;
-      if (Gn > 1 && Gk < Gn) {
-        const g = E / Gn;
-        const grouped = tf.reshape(u, [T, Gn, g]); // [T, Gn, E/Gn]
-        // Group score: sum of the 2 best biased scores (noaux_tc; fewer if a group is smaller), else the max.
-        const groupScore = topk_method === 'noaux_tc'
-          ? tf.sum(tf.topk(grouped, Math.min(2, g)).values, -1) // [T, Gn]
-          : tf.max(grouped, -1); // [T, Gn]
-        const keptGroups = tf.topk(groupScore, Gk).indices; // [T, Gk]
-        const groupMask = tf.sum(oneHotFloat(keptGroups, Gn), 1); // [T, Gn]
-        const mask = tf.reshape(tf.tile(tf.expandDims(groupMask, -1), [1, 1, g]), [T, E]); // [T, E]
-        // Dropped groups get −inf, not 0: a 0 fill could outrank negative biased scores.
-        u = tf.where(tf.greater(mask, 0), u, tf.fill([T, E], -Infinity)) as tf.Tensor2D;
-      }
-      const chosen = tf.topk(u, K).indices; // [T, K], by descending u
-      // Ascending expert order: the largest −idx first.
-      return tf.neg(tf.topk(tf.neg(chosen), K).values) as tf.Tensor2D; // [T, K] int32
-    });
+    return tf.tensor2d(this.selectIndices(scores), [scores.shape[0], this.config.num_experts_per_tok], 'int32'); // [T, K]
+  }
+
+  /** {@link Gate.select} read back to JS, row-major [T·K]. */
+  private selectIndices(scores: tf.Tensor2D): Int32Array {
+    const bias = this.eScoreCorrectionBias ? (this.eScoreCorrectionBias.dataSync() as Float32Array) : null;
+    return selectExperts(scores.dataSync() as Float32Array, bias, scores.shape[0], this.config);
   }
 }

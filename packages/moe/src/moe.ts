@@ -6,6 +6,8 @@ import type { MoeConfig } from './config';
 import { groupByExpert, permuteRows } from './dispatch';
 import { Expert } from './expert';
 import { Gate } from './gate';
+import type { Routing } from './gate';
+import { fusedExperts, hasMoeKernels } from './fused';
 
 /**
  * γ, the bias update speed of aux-loss-free balancing (V3 §2.1.2), the default of {@link MoE.updateBias}.
@@ -45,8 +47,9 @@ export interface MoeOutput {
  * A DeepSeekMoE layer (V3 §2.1.2, eq. 12): y = SwiGLU_shared(x) + Σ_k g_k·Expert_{i_k}(x), with the
  * routing of {@link Gate}. Children `gate`, `experts.{e}` and, when `n_shared_experts` > 0,
  * `shared_experts` (one SwiGLU of width ns·Im), so `namedParameters('mlp.')` gives the checkpoint
- * names. Dispatch sorts (token, slot) pairs by expert and runs one batched SwiGLU per expert: no
- * loop over tokens, no capacity limit, no dropped tokens.
+ * names. On cpu and wasm all experts run in one fused kernel (rows grouped by expert in place, two
+ * GEMMs per expert, the weighted combine accumulated into y) with a fused backward: no loop over
+ * tokens, no capacity limit, no dropped tokens.
  *
  * @example
  * ```ts
@@ -90,27 +93,14 @@ export class MoE extends Module {
     const [B, S, D] = x.shape;
     const { num_experts_per_tok: K, n_routed_experts: E } = this.config;
     const T = B * S;
-    let expertLoad: Int32Array = new Int32Array(E);
+    const expertLoad = new Int32Array(E);
     const out = tf.tidy(() => {
       const flat = tf.reshape(x, [T, D]) as tf.Tensor2D; // [T, D]
       const routing = this.gate.route(flat);
-      const groups = groupByExpert(routing.indices, E);
-      expertLoad = groups.counts;
-
-      // One row per (token, slot), in (t, k) order, then sorted so each expert's rows are contiguous.
-      const pairs = tf.reshape(tf.tile(tf.expandDims(flat, 1), [1, K, 1]), [T * K, D]) as tf.Tensor2D; // [T·K, D]
-      const sorted = permuteRows(pairs, groups.perm, groups.inverse); // [T·K, D]
-      const blocks: tf.Tensor[] = [];
-      for (let e = 0; e < E; e++) {
-        const n = groups.counts[e];
-        if (n === 0) continue;
-        const rows = tf.slice(sorted, [groups.offsets[e], 0], [n, D]); // [n_e, D]
-        blocks.push(this.experts[e].forward(rows)); // [n_e, D]
-      }
-      const expertOut = blocks.length === 1 ? blocks[0] : tf.concat(blocks, 0); // [T·K, D]
-      const back = tf.reshape(permuteRows(expertOut as tf.Tensor2D, groups.inverse, groups.perm), [T, K, D]); // [T, K, D]
-      let y = tf.sum(tf.mul(back, tf.expandDims(routing.topkWeight, -1)), 1); // [T, D], V3 eq. 12
-      if (this.sharedExperts) y = tf.add(y, this.sharedExperts.forward(flat)); // [T, D]
+      for (const e of routing.indices) expertLoad[e]++;
+      const y = hasMoeKernels()
+        ? fusedExperts(flat, routing.topkWeight, routing.topkIdx, this.experts, this.sharedExperts) // [T, D], V3 eq. 12
+        : this.expertsComposite(flat, routing); // [T, D]
       return {
         y: tf.reshape(y, [B, S, D]) as tf.Tensor3D,
         scores: tf.reshape(routing.scores, [B, S, E]) as tf.Tensor3D,
@@ -119,6 +109,29 @@ export class MoE extends Module {
       };
     });
     return { ...out, expertLoad };
+  }
+
+  /**
+   * The experts from tfjs ops, for backends without the fused kernels: (token, slot) pairs sorted by
+   * expert through one permutation gather, one SwiGLU per expert block, the inverse gather, the
+   * weighted sum, plus the shared experts.
+   */
+  private expertsComposite(flat: tf.Tensor2D, routing: Routing): tf.Tensor {
+    const [T, D] = flat.shape;
+    const { num_experts_per_tok: K, n_routed_experts: E } = this.config;
+    const groups = groupByExpert(routing.indices, E);
+    const pairs = tf.reshape(tf.tile(tf.expandDims(flat, 1), [1, K, 1]), [T * K, D]) as tf.Tensor2D; // [T·K, D]
+    const sorted = permuteRows(pairs, groups.perm, groups.inverse); // [T·K, D]
+    const blocks: tf.Tensor[] = [];
+    for (let e = 0; e < E; e++) {
+      const n = groups.counts[e];
+      if (n === 0) continue;
+      blocks.push(this.experts[e].forward(tf.slice(sorted, [groups.offsets[e], 0], [n, D]))); // [n_e, D]
+    }
+    const expertOut = blocks.length === 1 ? blocks[0] : tf.concat(blocks, 0); // [T·K, D]
+    const back = tf.reshape(permuteRows(expertOut as tf.Tensor2D, groups.inverse, groups.perm), [T, K, D]); // [T, K, D]
+    const y = tf.sum(tf.mul(back, tf.expandDims(routing.topkWeight, -1)), 1); // [T, D], V3 eq. 12
+    return this.sharedExperts ? tf.add(y, this.sharedExperts.forward(flat)) : y; // [T, D]
   }
 
   /**
