@@ -16,7 +16,17 @@ interface GemmAddon {
   threads(n?: number): number;
 }
 
-/** Which GEMM runs BatchMatMul: `'blas'` (the native addon) or `'builtin'` (tfjs's own kernel). */
+/**
+ * Which GEMM runs BatchMatMul: `'blas'` (the native addon), `'builtin'` (tfjs's own kernel) or
+ * `'auto'` (BLAS when the addon loads).
+ *
+ * @example
+ * ```ts
+ * import { initBackend, type GemmChoice } from '@r1-ts/tensor-kernels';
+ * const gemm: GemmChoice = process.env.CI ? 'builtin' : 'auto';
+ * await initBackend({ gemm, quiet: true });
+ * ```
+ */
 export type GemmChoice = 'auto' | 'blas' | 'builtin';
 
 let addon: GemmAddon | null | undefined;
@@ -163,7 +173,16 @@ export function useGemm(choice: GemmChoice = 'auto'): GemmInfo {
   return active;
 }
 
-/** What {@link useGemm} reports. */
+/**
+ * What {@link useGemm} and {@link currentGemm} report.
+ *
+ * @example
+ * ```ts
+ * import { currentGemm, type GemmInfo } from '@r1-ts/tensor-kernels';
+ * const g: GemmInfo = currentGemm();
+ * console.log(g.name, g.library ?? g.reason);
+ * ```
+ */
 export interface GemmInfo {
   /** `'blas'`: the system BLAS through the native addon; `'builtin'`: tfjs's own kernel. */
   name: 'blas' | 'builtin';
