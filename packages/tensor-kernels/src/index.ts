@@ -6,6 +6,7 @@ export { initBackend, currentBackend, disposeBackend } from './backend/init';
 export type { BackendName, InitBackendOptions, BackendInfo } from './backend/init';
 export { useGemm, currentGemm, blasGemm } from './backend/native_gemm';
 export type { GemmChoice, GemmInfo } from './backend/native_gemm';
+export { readInPlace } from './backend/read_in_place';
 export { Rng } from './rng';
 export { Module } from './module';
 export type { Init, LoadableTensor } from './module';

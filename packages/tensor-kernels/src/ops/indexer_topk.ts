@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { asAttrs, asInputs } from '../kernel_names';
 import { IndexerTopK, chunkTopK } from '../kernels/indexer_topk';
 import { currentGemm } from '../backend/native_gemm';
+import { readInPlace } from '../backend/read_in_place';
 import { expectTensor, fail, hasFusedKernel } from './fused';
 
 /**
@@ -100,9 +101,10 @@ function gemmTopK(q: tf.Tensor, w: tf.Tensor, k: tf.Tensor, topk: number, scale:
         const kc = tf.reshape(tf.slice(k, [b, 0, 0], [1, width, Di]), [width, Di]); // [width, Di]
         return tf.matMul(qc as tf.Tensor2D, kc as tf.Tensor2D, false, true); // [cq·Hi, width]
       });
-      const D = dots.dataSync() as Float32Array;
+      // Read in place (a dataSync copy of the 16 MiB block cost more than the GEMM); nothing allocates
+      // on the backend until chunkTopK is done with the view.
+      chunkTopK(readInPlace(dots) as Float32Array, W.subarray((b * Sq + t0) * Hi, (b * Sq + t0 + cq) * Hi), cq, Hi, width, firstPos, topk, scale, mask, out, (b * Sq + t0) * topk);
       dots.dispose();
-      chunkTopK(D, W.subarray((b * Sq + t0) * Hi, (b * Sq + t0 + cq) * Hi), cq, Hi, width, firstPos, topk, scale, mask, out, (b * Sq + t0) * topk);
     }
   }
   return tf.tensor3d(out, [B, Sq, topk], 'int32');
