@@ -22,6 +22,17 @@ static cblas_sgemm_t sgemm = NULL;
 static set_threads_t set_threads = NULL;
 static get_threads_t get_threads = NULL;
 static char blas_path[512] = "";
+// BLAS threads for large products; small ones (decoding, MoE experts) run on the calling thread, where
+// waking and joining the pool costs more than the product (measured: cached decoding 1090 → 1359 tok/s).
+static int max_threads = 0;
+static int cur_threads = 0;
+#define SMALL_GEMM (1 << 22) /* m·n·k multiply-adds per call */
+
+static void use_threads(int t) {
+  if (!set_threads || t == cur_threads) return;
+  set_threads(t);
+  cur_threads = t;
+}
 
 static void load_blas(void) {
   const char *override = getenv("R1_BLAS_LIB");
@@ -45,6 +56,7 @@ static void load_blas(void) {
     set_threads = (set_threads_t)dlsym(h, "openblas_set_num_threads");
     if (!set_threads) set_threads = (set_threads_t)dlsym(h, "bli_thread_set_num_threads");
     get_threads = (get_threads_t)dlsym(h, "openblas_get_num_threads");
+    max_threads = cur_threads = get_threads ? get_threads() : 0;
     snprintf(blas_path, sizeof blas_path, "%s", candidates[i]);
     return;
   }
@@ -124,6 +136,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     m *= batch;
     batch = 1;
   }
+  use_threads(batch * m * n * k < SMALL_GEMM ? 1 : max_threads);
   for (int64_t i = 0; i < batch; i++) {
     sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a + i * stride_a,
           lda, b + i * stride_b, ldb, 0.0f, c + i * m * n, (int)n);
@@ -149,9 +162,12 @@ static napi_value threads(napi_env env, napi_callback_info info) {
   if (argc == 1 && set_threads) {
     int32_t t;
     CHECK(napi_get_value_int32(env, argv[0], &t));
-    if (t > 0) set_threads(t);
+    if (t > 0) {
+      max_threads = t;
+      use_threads(t);
+    }
   }
-  CHECK(napi_create_int32(env, get_threads ? get_threads() : -1, &out));
+  CHECK(napi_create_int32(env, get_threads ? max_threads : -1, &out));
   return out;
 }
 

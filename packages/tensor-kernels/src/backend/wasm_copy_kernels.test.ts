@@ -50,6 +50,10 @@ const cases: Case[] = [
   { name: 'pad rank 4 last dim (slice gradient)', run: () => tf.pad(t([2, 3, 2, 4]), [[0, 0], [0, 0], [0, 0], [0, 4]]) },
   { name: 'pad rank 3 every dim int32', run: () => tf.pad(t([2, 3, 4], 'int32'), [[1, 0], [0, 2], [3, 1]], 7) },
   { name: 'pad empty input', run: () => tf.pad(t([0, 3]), [[1, 1], [0, 0]]) },
+  { name: 'transpose [B,H,S,D] → [B,S,H,D]', run: () => tf.transpose(t([2, 3, 5, 16]), [0, 2, 1, 3]) },
+  { name: 'transpose rank 5 keeping the last axis', run: () => tf.transpose(t([2, 3, 2, 4, 17], 'int32'), [3, 0, 2, 1, 4]) },
+  { name: 'transpose moving the last axis (tfjs kernel)', run: () => tf.transpose(t([3, 4, 16]), [2, 0, 1]) },
+  { name: 'transpose short rows (tfjs kernel)', run: () => tf.transpose(t([3, 4, 5]), [1, 0, 2]) },
   { name: 'tile zero reps', run: () => tf.tile(t([2, 3]), [0, 2]) },
 ];
 

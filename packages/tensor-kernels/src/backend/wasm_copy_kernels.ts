@@ -211,6 +211,44 @@ const tile: KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/**
+ * Transpose that keeps the last axis in place ([B, H, S, D] ↔ [B, S, H, D], what attention does):
+ * contiguous runs of D copied with TypedArray.set. Other permutations return null (tfjs's kernel).
+ */
+const transposeRuns = (args: Parameters<KernelFunc>[0]): TensorInfo | null => {
+  const { inputs, backend, attrs } = args;
+  const wasm = backend as unknown as WasmLike;
+  const x = inputs.x as TensorInfo;
+  const { perm } = attrs as unknown as { perm: number[] };
+  const rank = x.shape.length;
+  const run = x.shape[rank - 1];
+  if (rank < 3 || perm[rank - 1] !== rank - 1 || run < SHORT_RUN) return null;
+  const outShape = perm.map((p) => x.shape[p]);
+  const out = wasm.makeOutput(outShape, x.dtype);
+  if (sizeOf(outShape) === 0) return out;
+  const xv = wasm.typedArrayFromHeap(x);
+  const ov = wasm.typedArrayFromHeap(out);
+  const srcStrides = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; i--) {
+    srcStrides[i] = s;
+    s *= x.shape[i];
+  }
+  const step = perm.slice(0, -1).map((p) => srcStrides[p]); // source stride of each output dim
+  const rows = sizeOf(outShape.slice(0, -1));
+  const idx = new Array<number>(rank - 1).fill(0);
+  let src = 0;
+  for (let r = 0, o = 0; r < rows; r++, o += run) {
+    ov.set(xv.subarray(src, src + run), o);
+    for (let i = rank - 2; i >= 0; i--) {
+      src += step[i];
+      if (++idx[i] < outShape[i]) break;
+      src -= outShape[i] * step[i];
+      idx[i] = 0;
+    }
+  }
+  return out;
+};
+
 const kernels: Array<[string, KernelFunc]> = [
   [tf.Slice, slice],
   [tf.SplitV, splitV],
@@ -231,8 +269,13 @@ function unlessString(original: KernelConfig | undefined, kernelFunc: KernelFunc
 
 const installed = new WeakSet<KernelFunc>();
 
+/** Transpose: the run-copying version where it applies, else the original kernel. */
+function withTranspose(original: KernelConfig | undefined): KernelFunc {
+  return (args) => transposeRuns(args) ?? original!.kernelFunc(args);
+}
+
 /**
- * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile, PadV2 and Identity kernels with zero-copy ones (see
+ * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile, PadV2 and Identity kernels (and Transpose where the last axis stays last) with zero-copy ones (see
  * the file comment for why). Idempotent; called by {@link initBackend} when it selects wasm.
  *
  * @example
@@ -242,10 +285,11 @@ const installed = new WeakSet<KernelFunc>();
  * ```
  */
 export function installWasmCopyKernels(): void {
-  for (const [name, kernelFunc] of kernels) {
+  for (const [name, kernelFunc] of [...kernels, [tf.Transpose, null] as const]) {
     const original = tf.getKernel(name, 'wasm');
     if (original && installed.has(original.kernelFunc)) continue;
-    const wrapped = unlessString(original, kernelFunc);
+    if (!kernelFunc && !original) continue;
+    const wrapped = kernelFunc ? unlessString(original, kernelFunc) : unlessString(original, withTranspose(original));
     installed.add(wrapped);
     if (original) tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: wrapped, setupFunc: original?.setupFunc, disposeFunc: original?.disposeFunc });
