@@ -40,7 +40,9 @@ async function sparseVsDense(): Promise<void> {
   const dsa = new SparseMla(dsaConfig, new Rng(1));
   for (const L of [512, 1024, 2048, 4096]) {
     const reps = L >= 2048 ? 1 : 3;
-    const warm = L >= 2048 ? 0 : 1;
+    // Always one warm-up: a cold first call pays heap growth and page faults ([1, H, L, L] scores are
+    // 512 MB at L = 4096), which made dense read 3.7 s instead of 0.7 s and flattered DSA 5×.
+    const warm = 1;
     const x = tf.randomNormal([1, L, small.hidden_size]);
     const p = dsa.project(x);
     try {
