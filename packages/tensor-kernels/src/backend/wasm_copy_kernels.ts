@@ -27,29 +27,26 @@ function copyRun(src: TypedArray, from: number, dst: TypedArray, to: number, n: 
 }
 
 /**
- * Copies the box `begin`…`begin + size` of `src` (row-major, `shape`) into `dst` starting at `at`.
- * Trailing dimensions taken whole merge into one contiguous run.
+ * The contiguous runs of the box `begin`…`begin + size` of a row-major array of `shape`: each run's
+ * start offset in the array, in row-major order, and their common length. Trailing dimensions taken
+ * whole merge into one run.
  */
-function copyBox(src: TypedArray, shape: readonly number[], begin: readonly number[], size: readonly number[], dst: TypedArray, at = 0): void {
+function boxRuns(shape: readonly number[], begin: readonly number[], size: readonly number[]): { run: number; starts: Int32Array } {
   const rank = shape.length;
-  if (rank === 0) {
-    dst[at] = src[0];
-    return;
-  }
+  if (rank === 0) return { run: 1, starts: Int32Array.of(0) };
   let inner = 1;
   let d = rank - 1;
   while (d > 0 && begin[d] === 0 && size[d] === shape[d]) inner *= shape[d--];
-  const run = size[d] * inner; // contiguous elements per copy
   const strides = new Array<number>(rank);
   for (let i = rank - 1, s = 1; i >= 0; i--) {
     strides[i] = s;
     s *= shape[i];
   }
-  const outer = sizeOf(size.slice(0, d));
+  const starts = new Int32Array(sizeOf(size.slice(0, d)));
   const idx = new Array<number>(d).fill(0);
   let base = begin.reduce((o, b, i) => o + b * strides[i], 0);
-  for (let r = 0; r < outer; r++) {
-    copyRun(src, base, dst, at + r * run, run);
+  for (let r = 0; r < starts.length; r++) {
+    starts[r] = base;
     // Advance the multi-index over dims 0…d−1 (last fastest), keeping `base` in step.
     for (let i = d - 1; i >= 0; i--) {
       base += strides[i];
@@ -58,36 +55,19 @@ function copyBox(src: TypedArray, shape: readonly number[], begin: readonly numb
       idx[i] = 0;
     }
   }
+  return { run: size[d] * inner, starts };
+}
+
+/** Copies the box `begin`…`begin + size` of `src` (row-major, `shape`) densely into `dst` from `at`. */
+function copyBox(src: TypedArray, shape: readonly number[], begin: readonly number[], size: readonly number[], dst: TypedArray, at = 0): void {
+  const { run, starts } = boxRuns(shape, begin, size);
+  for (let r = 0; r < starts.length; r++) copyRun(src, starts[r], dst, at + r * run, run);
 }
 
 /** Writes dense `src` (shape `size`) into the box of `dst` (row-major, `shape`) at `begin`: copyBox's inverse. */
 function pasteBox(src: TypedArray, size: readonly number[], dst: TypedArray, shape: readonly number[], begin: readonly number[]): void {
-  const rank = shape.length;
-  if (rank === 0) {
-    dst[0] = src[0];
-    return;
-  }
-  let inner = 1;
-  let d = rank - 1;
-  while (d > 0 && begin[d] === 0 && size[d] === shape[d]) inner *= shape[d--];
-  const run = size[d] * inner;
-  const strides = new Array<number>(rank);
-  for (let i = rank - 1, s = 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  const outer = sizeOf(size.slice(0, d));
-  const idx = new Array<number>(d).fill(0);
-  let base = begin.reduce((o, b, i) => o + b * strides[i], 0);
-  for (let r = 0; r < outer; r++) {
-    copyRun(src, r * run, dst, base, run);
-    for (let i = d - 1; i >= 0; i--) {
-      base += strides[i];
-      if (++idx[i] < size[i]) break;
-      base -= size[i] * strides[i];
-      idx[i] = 0;
-    }
-  }
+  const { run, starts } = boxRuns(shape, begin, size);
+  for (let r = 0; r < starts.length; r++) copyRun(src, r * run, dst, starts[r], run);
 }
 
 const padV2: KernelFunc = ({ inputs, backend, attrs }) => {

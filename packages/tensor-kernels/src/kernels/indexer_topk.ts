@@ -20,6 +20,41 @@ export interface IndexerTopKAttrs {
 const worse = (va: number, ia: number, vb: number, ib: number) => va < vb || (va === vb && ia > ib);
 
 /**
+ * Offers (score, key s) to a bounded min-heap (worst at the root) holding n of at most topk entries:
+ * sifts it in while there is room, else replaces the root when the root is worse. Returns the new n.
+ */
+function offer(hv: Float64Array, hi: Int32Array, n: number, topk: number, score: number, s: number): number {
+  if (n < topk) {
+    let i = n;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!worse(score, s, hv[parent], hi[parent])) break;
+      hv[i] = hv[parent];
+      hi[i] = hi[parent];
+      i = parent;
+    }
+    hv[i] = score;
+    hi[i] = s;
+    return n + 1;
+  }
+  if (!worse(hv[0], hi[0], score, s)) return n;
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= topk) break;
+    const r = l + 1;
+    const c = r < topk && worse(hv[r], hi[r], hv[l], hi[l]) ? r : l;
+    if (!worse(hv[c], hi[c], score, s)) break;
+    hv[i] = hv[c];
+    hi[i] = hi[c];
+    i = c;
+  }
+  hv[i] = score;
+  hi[i] = s;
+  return n;
+}
+
+/**
  * Streaming top-k of one chunk of queries from precomputed head dots (the GEMM path of the op):
  * dots [Cq, Hi, width] holds q[t, h]·k[s] for the chunk's queries t and the keys s < width; query r of
  * the chunk sits at key position `firstPos + r` and sees keys s ≤ that (and not masked). Scores
@@ -71,32 +106,7 @@ export function chunkTopK(
       const score = row[s];
       if (n === topk && !(score > thr)) continue; // equal scores: the earlier (lower) key stays
       if (mask !== null && mask[s] === 0) continue;
-      if (n < topk) {
-        let i = n++;
-        while (i > 0) {
-          const parent = (i - 1) >> 1;
-          if (!worse(score, s, hv[parent], hi[parent])) break;
-          hv[i] = hv[parent];
-          hi[i] = hi[parent];
-          i = parent;
-        }
-        hv[i] = score;
-        hi[i] = s;
-      } else {
-        let i = 0;
-        for (;;) {
-          const l = 2 * i + 1;
-          if (l >= topk) break;
-          const rr = l + 1;
-          const c = rr < topk && worse(hv[rr], hi[rr], hv[l], hi[l]) ? rr : l;
-          if (!worse(hv[c], hi[c], score, s)) break;
-          hv[i] = hv[c];
-          hi[i] = hi[c];
-          i = c;
-        }
-        hv[i] = score;
-        hi[i] = s;
-      }
+      n = offer(hv, hi, n, topk, score, s);
       if (n === topk) thr = hv[0];
     }
     for (let j = 0; j < n; j++) chosen[j] = hi[j];
@@ -139,34 +149,7 @@ export const indexerTopKSpec: KernelSpec = {
             if (dot > 0) score += wh[h] * dot;
           }
           score *= scale;
-          if (n < topk) {
-            // sift up
-            let i = n++;
-            while (i > 0) {
-              const parent = (i - 1) >> 1;
-              if (!worse(score, s, hv[parent], hi[parent])) break;
-              hv[i] = hv[parent];
-              hi[i] = hi[parent];
-              i = parent;
-            }
-            hv[i] = score;
-            hi[i] = s;
-          } else if (worse(hv[0], hi[0], score, s)) {
-            // replace the root, sift down
-            let i = 0;
-            for (;;) {
-              const l = 2 * i + 1;
-              if (l >= topk) break;
-              const r = l + 1;
-              const c = r < topk && worse(hv[r], hi[r], hv[l], hi[l]) ? r : l;
-              if (!worse(hv[c], hi[c], score, s)) break;
-              hv[i] = hv[c];
-              hi[i] = hi[c];
-              i = c;
-            }
-            hv[i] = score;
-            hi[i] = s;
-          }
+          n = offer(hv, hi, n, topk, score, s);
         }
         const chosen = Array.from(hi.subarray(0, n)).sort((x, y) => x - y);
         for (let j = 0; j < n; j++) out[row * topk + j] = chosen[j];
