@@ -8,6 +8,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { renderChat } from '@r1-ts/model';
 import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+import { boundedWriter } from './bounded_write';
 import { Engine, choiceSeed } from './engine';
 import type { EngineOptions, EngineStats, SequenceResult } from './engine';
 import { ReasoningSplitter, splitReasoning } from './reasoning';
@@ -120,17 +121,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     });
     const seed = chat.seed ?? randomInt(0, 2 ** 31 - 1);
     const base = { id, created: now, model: modelName, system_fingerprint: 'r1-ts' };
-    const maxBuffered = options.maxBufferedBytes ?? 4 << 20;
-    // Never waits for the client (no 'drain' await): the engine loop streams to every request from one
-    // thread. A client too far behind is dropped instead of buffering without bound.
-    const chunk = (choices: unknown[], usage: unknown = undefined) => {
-      if (res.destroyed) return;
-      res.write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...(chat.includeUsage ? { usage: usage ?? null } : {}) })}\n\n`);
-      if (res.writableLength > maxBuffered) {
-        counters.slowDisconnects++;
-        res.destroy(); // 'close' → abort → the rows leave the batch at the next step
-      }
-    };
+    // Never waits for the client; one too far behind is dropped ('close' → abort → its rows leave the batch).
+    const write = boundedWriter(res, options.maxBufferedBytes ?? 4 << 20, () => counters.slowDisconnects++);
+    const chunk = (choices: unknown[], usage: unknown = undefined) =>
+      write(`data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices, ...(chat.includeUsage ? { usage: usage ?? null } : {}) })}\n\n`);
     if (chat.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
       for (let i = 0; i < chat.n; i++) chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]);
