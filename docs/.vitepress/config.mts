@@ -39,7 +39,7 @@ export default defineConfig({
       { text: 'API', link: '/api/' },
     ],
     sidebar: [
-      { text: 'Guide', items: [{ text: 'Getting started', link: '/guide/getting-started' }] },
+      { text: 'Guide', items: [{ text: 'Getting started', link: '/guide/getting-started' }, { text: 'Speed on a CPU', link: '/guide/performance' }] },
       { text: 'Concepts', items: concepts },
       {
         text: 'Packages',
