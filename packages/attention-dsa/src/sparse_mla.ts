@@ -124,21 +124,11 @@ export class SparseMla extends Mla {
    */
   override attendAbsorbed(p: Pick<MlaProjection, 'qNope' | 'qPe'>, c: tf.Tensor, kPe: tf.Tensor, masks: MlaMaskOptions = {}): tf.Tensor3D {
     if (!masks.indices) return super.attendAbsorbed(p, c, kPe, masks);
-    const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
-    const [B, T] = p.qNope.shape as number[];
     return tf.tidy(() => {
-      const w = tf.reshape(this.kvBProj, [H, dn + dv, C]);
-      const wUK = tf.slice(w, [0, 0, 0], [-1, dn, -1]) as tf.Tensor3D; // [H, dn, C]
-      const wUV = tf.slice(w, [0, dn, 0], [-1, dv, -1]) as tf.Tensor3D; // [H, dv, C]
-      const qn = tf.transpose(tf.reshape(p.qNope, [B * T, H, dn]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, dn]
-      const qLat = tf.reshape(tf.transpose(tf.matMul(qn, wUK), [1, 0, 2]), [B, T, H, C]); // [B, T, H, C] = W_UKᵀ·q_nope
-      const q = tf.concat([qLat, p.qPe], -1); // [B, T, H, C+dr]
+      const q = this.absorbedQuery(p); // [B, T, H, C+dr]
       const k = tf.expandDims(tf.concat([c, kPe], -1), 2); // [B, Sk, 1, C+dr]: one key head shared by all heads
       const ctx = sparseAttention(q, k, tf.expandDims(c, 2), masks.indices!, { scale: this.scale, causal: true, keyMask: masks.keyMask, layout: 'bshd' }); // [B, T, H, C]
-      const ctxH = tf.transpose(tf.reshape(ctx, [B * T, H, C]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, C]
-      const oh = tf.matMul(ctxH, wUV, false, true); // [H, B·T, dv] = W_UV·ctx
-      const o = tf.reshape(tf.transpose(oh, [1, 0, 2]), [B, T, H * dv]); // [B, T, H·dv]
-      return linear(o, this.oProj) as tf.Tensor3D; // [B, T, D]
+      return this.absorbedOutput(ctx);
     });
   }
 

@@ -194,15 +194,10 @@ export class Mla extends Module {
    * Queries [B, T, H, ·] sit at the last T of the Sk cached positions; returns y [B, T, D].
    */
   attendAbsorbed(p: Pick<MlaProjection, 'qNope' | 'qPe'>, c: tf.Tensor, kPe: tf.Tensor, masks: MlaMaskOptions = {}): tf.Tensor3D {
-    const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
+    const { num_attention_heads: H, kv_lora_rank: C } = this.config;
     const [B, T] = p.qNope.shape as number[];
     return tf.tidy(() => {
-      const w = tf.reshape(this.kvBProj, [H, dn + dv, C]);
-      const wUK = tf.slice(w, [0, 0, 0], [-1, dn, -1]) as tf.Tensor3D; // [H, dn, C]
-      const wUV = tf.slice(w, [0, dn, 0], [-1, dv, -1]) as tf.Tensor3D; // [H, dv, C]
-      const qn = tf.transpose(tf.reshape(p.qNope, [B * T, H, dn]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, dn]
-      const qLat = tf.reshape(tf.transpose(tf.matMul(qn, wUK), [1, 0, 2]), [B, T, H, C]); // [B, T, H, C]
-      const qAbs = tf.concat([qLat, p.qPe], -1); // [B, T, H, C+dr]
+      const qAbs = this.absorbedQuery(p); // [B, T, H, C+dr]
       const kAbs = tf.concat([c, kPe], -1); // [B, Sk, C+dr]
       const opts = { scale: this.scale, keyMask: masks.keyMask };
       let ctx: tf.Tensor; // [B, T, H, C]
@@ -217,11 +212,32 @@ export class Mla extends Module {
         const o = attention(tf.transpose(qAbs, [0, 2, 1, 3]), kt, vt, { ...opts, causal: true, indices: masks.indices }); // [B, H, T, C]
         ctx = tf.transpose(o, [0, 2, 1, 3]);
       }
-      const ctxH = tf.transpose(tf.reshape(ctx, [B * T, H, C]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, C]
-      const oh = tf.matMul(ctxH, wUV, false, true); // [H, B·T, dv]
-      const o = tf.reshape(tf.transpose(oh, [1, 0, 2]), [B, T, H * dv]); // [B, T, H·dv]
-      return linear(o, this.oProj) as tf.Tensor3D; // [B, T, D]
+      return this.absorbedOutput(ctx);
     });
+  }
+
+  /**
+   * The absorbed query of golden §4.4: [W_UK[h]ᵀ·q_nope ; q_pe] per head, [B, T, H, C+dr] (call inside a
+   * tidy). Subclasses that attend in latent space differently (DSA's gathered form) share it.
+   */
+  protected absorbedQuery(p: Pick<MlaProjection, 'qNope' | 'qPe'>): tf.Tensor4D {
+    const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
+    const [B, T] = p.qNope.shape as number[];
+    const wUK = tf.slice(tf.reshape(this.kvBProj, [H, dn + dv, C]), [0, 0, 0], [-1, dn, -1]) as tf.Tensor3D; // [H, dn, C]
+    const qn = tf.transpose(tf.reshape(p.qNope, [B * T, H, dn]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, dn]
+    const qLat = tf.reshape(tf.transpose(tf.matMul(qn, wUK), [1, 0, 2]), [B, T, H, C]); // [B, T, H, C]
+    return tf.concat([qLat, p.qPe], -1) as tf.Tensor4D; // [B, T, H, C+dr]
+  }
+
+  /** The latent context [B, T, H, C] back to y [B, T, D]: o_h = W_UV[h]·ctx_h, then o_proj (call inside a tidy). */
+  protected absorbedOutput(ctx: tf.Tensor): tf.Tensor3D {
+    const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
+    const [B, T] = ctx.shape as number[];
+    const wUV = tf.slice(tf.reshape(this.kvBProj, [H, dn + dv, C]), [0, dn, 0], [-1, dv, -1]) as tf.Tensor3D; // [H, dv, C]
+    const ctxH = tf.transpose(tf.reshape(ctx, [B * T, H, C]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, C]
+    const oh = tf.matMul(ctxH, wUV, false, true); // [H, B·T, dv]
+    const o = tf.reshape(tf.transpose(oh, [1, 0, 2]), [B, T, H * dv]); // [B, T, H·dv]
+    return linear(o, this.oProj) as tf.Tensor3D; // [B, T, D]
   }
 
   /** Training/prefill forward of x [B, S, D] → y [B, S, D]: expanded K/V, causal, differentiable. */
