@@ -138,11 +138,13 @@ export class Mla extends Module {
         q = linear(x, this.qProj); // [B, S, H·(dn+dr)]
       }
       const q4 = tf.reshape(q, [B, S, H, dn + dr]);
-      const qNope = tf.slice(q4, [0, 0, 0, 0], [-1, -1, -1, dn]) as tf.Tensor4D; // [B, S, H, dn]
-      const qPe = applyRope(tf.slice(q4, [0, 0, 0, dn], [-1, -1, -1, dr]), cos, sin, 'interleaved') as tf.Tensor4D; // [B, S, H, dr]
+      // split, not two slices: its gradient is one concat, where slices' are zero pads plus an add.
+      const [qNope, qPeRaw] = tf.split(q4, [dn, dr], -1) as tf.Tensor4D[]; // [B, S, H, dn], [B, S, H, dr]
+      const qPe = applyRope(qPeRaw, cos, sin, 'interleaved') as tf.Tensor4D; // [B, S, H, dr]
       const a = linear(x, this.kvAProj); // [B, S, C+dr]
-      const c = rmsNorm(tf.slice(a, [0, 0, 0], [-1, -1, C]), this.kvANorm, eps) as tf.Tensor3D; // [B, S, C]
-      const kPe = applyRope(tf.slice(a, [0, 0, C], [-1, -1, dr]), cos, sin, 'interleaved') as tf.Tensor3D; // [B, S, dr]
+      const [cRaw, kPeRaw] = tf.split(a, [C, dr], -1); // [B, S, C], [B, S, dr]
+      const c = rmsNorm(cRaw, this.kvANorm, eps) as tf.Tensor3D; // [B, S, C]
+      const kPe = applyRope(kPeRaw, cos, sin, 'interleaved') as tf.Tensor3D; // [B, S, dr]
       return { qr, qNope, qPe, c, kPe } as unknown as tf.TensorContainer;
     }) as unknown as MlaProjection;
   }
@@ -157,10 +159,10 @@ export class Mla extends Module {
     return tf.tidy(() => {
       const q = tf.transpose(tf.concat([qNope, qPe], -1), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, S, dn+dr]
       const kv = tf.reshape(linear(c, this.kvBProj), [B, Sk, H, dn + dv]); // [B, Sk, H, dn+dv]
-      const kNope = tf.slice(kv, [0, 0, 0, 0], [-1, -1, -1, dn]); // [B, Sk, H, dn]
+      const [kNope, vBshd] = tf.split(kv, [dn, dv], -1); // [B, Sk, H, dn], [B, Sk, H, dv]
       const kRope = tf.tile(tf.reshape(kPe, [B, Sk, 1, dr]), [1, 1, H, 1]); // [B, Sk, H, dr]
       const k = tf.transpose(tf.concat([kNope, kRope], -1), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, Sk, dn+dr]
-      const v = tf.transpose(tf.slice(kv, [0, 0, 0, dn], [-1, -1, -1, dv]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, Sk, dv]
+      const v = tf.transpose(vBshd, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, Sk, dv]
       return { q, k, v };
     });
   }
