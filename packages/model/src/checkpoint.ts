@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CheckpointError, ConfigError, readSafetensors, writeFileAtomic, writeSafetensors } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, readSafetensors, serializeSafetensors, writeFileAtomic } from '@r1-ts/tensor-kernels';
 import type { TensorToWrite } from '@r1-ts/tensor-kernels';
 import { DeepSeekModel } from './model';
 import type { AdamW } from './optim';
@@ -94,23 +94,24 @@ export function saveCheckpoint(dir: string, model: DeepSeekModel, tokenizer?: To
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const sums: Record<string, string> = {};
-  const put = (name: string, write: (path: string) => void) => {
-    const path = join(tmp, name);
-    write(path);
-    sums[name] = sha256File(path);
+  // Each file's checksum is taken from the bytes written, not by reading the file back.
+  const put = (name: string, content: Uint8Array | string) => {
+    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+    writeFileAtomic(join(tmp, name), bytes);
+    sums[name] = sha256(bytes);
     extra.onFileWritten?.(name);
   };
   try {
     const tensors = Object.fromEntries(model.namedParameters());
-    put('model.safetensors', (p) => writeSafetensors(p, tensors, { format: 'pt', ...extra.meta }));
-    put('config.json', (p) => writeFileAtomic(p, JSON.stringify({ architectures: ['DeepseekV3ForCausalLM'], model_type: 'deepseek_v3', ...model.config }, null, 2) + '\n'));
-    if (tokenizer) put('tokenizer.json', (p) => writeFileAtomic(p, JSON.stringify(tokenizer.toJSON())));
+    put('model.safetensors', serializeSafetensors(tensors, { format: 'pt', ...extra.meta }));
+    put('config.json', JSON.stringify({ architectures: ['DeepseekV3ForCausalLM'], model_type: 'deepseek_v3', ...model.config }, null, 2) + '\n');
+    if (tokenizer) put('tokenizer.json', JSON.stringify(tokenizer.toJSON()));
     if (extra.optimizer) {
       const { tensors: state, step } = extra.optimizer.stateTensors();
-      put('optimizer.safetensors', (p) => writeSafetensors(p, state, { step: String(step) }));
+      put('optimizer.safetensors', serializeSafetensors(state, { step: String(step) }));
     }
-    for (const [name, t] of Object.entries(extra.tensorFiles ?? {})) put(name, (p) => writeSafetensors(p, t));
-    for (const [name, text] of Object.entries(extra.files ?? {})) put(name, (p) => writeFileAtomic(p, text));
+    for (const [name, t] of Object.entries(extra.tensorFiles ?? {})) put(name, serializeSafetensors(t));
+    for (const [name, text] of Object.entries(extra.files ?? {})) put(name, text);
     // The manifest last: a directory with a verified manifest is complete.
     writeFileAtomic(join(tmp, CHECKPOINT_MANIFEST), JSON.stringify({ algorithm: 'sha256', files: sums }, null, 2) + '\n');
     fsyncDir(tmp);
@@ -185,8 +186,10 @@ export function verifyCheckpoint(dir: string, options: { expected?: Record<strin
  * ```
  */
 export function sha256File(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+  return sha256(readFileSync(path));
 }
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 /** fsync of a directory, so that the names created in it survive a power loss (best effort). */
 function fsyncDir(dir: string): void {

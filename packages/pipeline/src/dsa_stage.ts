@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import { AdamW, convertToDsa, indexerParameters, indexerWarmupStep, loadCheckpoint, saveCheckpoint, trainStep } from '@r1-ts/model';
+import { AdamW, convertToDsa, indexerParameters, indexerWarmupStep, loadCheckpoint, trainStep } from '@r1-ts/model';
 import { Rng } from '@r1-ts/tensor-kernels';
 import type { RecipeConfig } from './config';
-import { checkpointWriteHook } from './checkpoint_hooks';
 import { documentBatch } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
@@ -41,9 +40,7 @@ export function dsaStage(ctx: StageContext, stage: 'dsa-warmup' | 'dsa-sparse', 
     run.append('metrics.jsonl', { stage, step, loss });
     ctx.emit({ type: 'progress', stage, step, total: steps, metrics: { loss } });
   }
-  const dir = run.path(stage, `ckpt-${steps}`);
-  const sums = saveCheckpoint(dir, model, tok, { files: { 'trainer.json': JSON.stringify({ step: steps }) }, onFileWritten: checkpointWriteHook() });
-  run.recordCheckpoint(dir, sums, { stage, step: steps });
+  const dir = run.saveStageCheckpoint(stage, steps, model, tok, { files: { 'trainer.json': JSON.stringify({ step: steps }) } });
   opt.disposeState();
   model.dispose();
   ctx.emit({ type: 'stage_end', stage });

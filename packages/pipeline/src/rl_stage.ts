@@ -1,13 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint, saveCheckpoint } from '@r1-ts/model';
+import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint } from '@r1-ts/model';
 import type { Tokenizer } from '@r1-ts/model';
 import { GrpoTrainer } from '@r1-ts/grpo';
 import type { GrpoTrainerSnapshot, GrpoTrainerState, RewardFunction } from '@r1-ts/grpo';
 import { GspoTrainer } from '@r1-ts/gspo';
 import { readSafetensors } from '@r1-ts/tensor-kernels';
-import { checkpointWriteHook } from './checkpoint_hooks';
 import { faultCounter, stopOnFaults } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
@@ -94,15 +93,12 @@ export async function runRlStage<S extends { prompt: string }>(
     ctx.emit({ type: 'log', message: `${stage}: ${latest.dir} has no trainer state; resuming with fresh RNG streams and optimizer` });
   }
   let lastSaved = latest?.step ?? -1;
-  const hook = checkpointWriteHook();
   const save = (s: number, snap: GrpoTrainerSnapshot) => {
-    const dir = ctx.run.path(stage, `ckpt-${s}`);
     const tensorFiles: Record<string, Record<string, tf.Tensor>> = { 'trainer.safetensors': snap.tensors };
     const ref = trainer.reference;
     if (ref) tensorFiles['reference.safetensors'] = Object.fromEntries((ref as DeepSeekPolicy).model.namedParameters());
     const file: RlTrainerFile = { step: s, algo, trainer: snap.state };
-    const sums = saveCheckpoint(dir, model, ctx.tokenizer, { tensorFiles, files: { 'trainer.json': JSON.stringify(file) }, onFileWritten: hook });
-    ctx.run.recordCheckpoint(dir, sums, { stage, step: s });
+    ctx.run.saveStageCheckpoint(stage, s, model, ctx.tokenizer, { tensorFiles, files: { 'trainer.json': JSON.stringify(file) } });
     lastSaved = s;
   };
   const faults = faultCounter(ctx, stage);

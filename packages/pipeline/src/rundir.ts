@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { sha256File, verifyCheckpoint } from '@r1-ts/model';
+import { saveCheckpoint, sha256File, verifyCheckpoint } from '@r1-ts/model';
+import type { DeepSeekModel, SaveCheckpointOptions, Tokenizer } from '@r1-ts/model';
 import { CheckpointError, writeFileAtomic } from '@r1-ts/tensor-kernels';
 
 /**
@@ -104,6 +105,18 @@ export class RunDir {
   }
 
   /**
+   * Saves a stage checkpoint `<stage>/ckpt-<step>` (model `saveCheckpoint`: temporary directory,
+   * fsync, manifest, rename) and records its checksums in state.json with the stage in progress.
+   * Returns the directory.
+   */
+  saveStageCheckpoint(stage: string, step: number, model: DeepSeekModel, tokenizer: Tokenizer, extra: SaveCheckpointOptions = {}): string {
+    const dir = this.path(stage, `ckpt-${step}`);
+    const sums = saveCheckpoint(dir, model, tokenizer, { ...extra, onFileWritten: checkpointWriteHook() });
+    this.recordCheckpoint(dir, sums, { stage, step });
+    return dir;
+  }
+
+  /**
    * Records a checkpoint's checksums (file → sha256, as `saveCheckpoint` returns them; for a single
    * file, its name → sha256) in state.json, with the stage in progress, in one atomic write.
    */
@@ -160,4 +173,18 @@ export class RunDir {
   private key(path: string): string {
     return relative(this.root, path);
   }
+}
+
+/**
+ * Crash-test hook of checkpoint writes: with `R1_TEST_PAUSE_IN_CHECKPOINT_WRITE=<ms>` in the
+ * environment, every write pauses that long after `model.safetensors` is in the temporary directory
+ * and before the rest (and the rename) follow, so a test can kill the process in the middle of a
+ * checkpoint write. Unset (the normal case), there is no hook.
+ */
+function checkpointWriteHook(): ((file: string) => void) | undefined {
+  const ms = Number(process.env.R1_TEST_PAUSE_IN_CHECKPOINT_WRITE ?? 0);
+  if (!(ms > 0)) return undefined;
+  return (file) => {
+    if (file === 'model.safetensors') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  };
 }

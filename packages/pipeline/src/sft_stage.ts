@@ -1,11 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { collate, loadCheckpoint, loadOptimizerState, saveCheckpoint, SftTrainer, trainStep } from '@r1-ts/model';
+import { collate, loadCheckpoint, loadOptimizerState, SftTrainer, trainStep } from '@r1-ts/model';
 import type { DeepSeekModel, SftExample, StepStats, TokenBatch, Tokenizer } from '@r1-ts/model';
 
 import { R1Error } from '@r1-ts/tensor-kernels';
 import type { RunDir } from './rundir';
 import type { PipelineEvent } from './events';
-import { checkpointWriteHook } from './checkpoint_hooks';
 
 /**
  * Consecutive faulted steps (non-finite loss or gradient norm: the update was skipped, nothing
@@ -84,15 +83,11 @@ export function runSftStage(
   const plain = typeof data[0] === 'string';
   const docs = plain ? (data as string[]).map((d) => ({ prompt: '', completion: d })) : (data as SftExample[]);
   let lastSaved = latest?.step ?? -1;
-  const hook = checkpointWriteHook();
   const save = (s: number) => {
-    const dir = ctx.run.path(stage, `ckpt-${s}`);
-    const sums = saveCheckpoint(dir, model, ctx.tokenizer, {
+    ctx.run.saveStageCheckpoint(stage, s, model, ctx.tokenizer, {
       optimizer: trainer.optimizer,
       files: { 'trainer.json': JSON.stringify({ step: s, trainer: trainer.getState() }) },
-      onFileWritten: hook,
     });
-    ctx.run.recordCheckpoint(dir, sums, { stage, step: s });
     lastSaved = s;
   };
   const faults = faultCounter(ctx, stage);
