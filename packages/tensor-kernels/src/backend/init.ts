@@ -69,6 +69,9 @@ export interface BackendInfo {
   gemm: GemmInfo['name'];
 }
 
+/** A backend choice before the GEMM behind it is settled. */
+type Chosen = Omit<BackendInfo, 'gemm'>;
+
 const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
 const WASM_PRIORITY = 2; // tfjs-backend-wasm's own registration priority
 
@@ -120,25 +123,28 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
   }
 
   const reasons: string[] = [];
-  let info: BackendInfo | null = null;
+  let chosen: Chosen | null = null;
   if (want === 'auto' || want === 'tensorflow') {
-    info = await tryTensorflow(reasons);
-    if (!info && want === 'tensorflow') throw new ConfigError(`backend "tensorflow" is unavailable: ${reasons.join('; ')}`, ['backend']);
+    chosen = await tryTensorflow(reasons);
+    if (!chosen && want === 'tensorflow') throw new ConfigError(`backend "tensorflow" is unavailable: ${reasons.join('; ')}`, ['backend']);
   }
-  if (!info && (want === 'auto' || want === 'wasm')) {
-    info = await tryWasm(threads ?? logicalCores(), reasons);
-    if (!info && want === 'wasm') throw new ConfigError(`backend "wasm" is unavailable: ${reasons.join('; ')}`, ['backend']);
+  if (!chosen && (want === 'auto' || want === 'wasm')) {
+    chosen = await tryWasm(threads ?? logicalCores(), reasons);
+    if (!chosen && want === 'wasm') throw new ConfigError(`backend "wasm" is unavailable: ${reasons.join('; ')}`, ['backend']);
   }
-  if (!info) {
+  if (!chosen) {
     await tf.setBackend('cpu');
     silenceCpuBanner();
-    info = { name: 'cpu', reason: [...reasons, 'pure-JS cpu backend'].join('; '), threads: 1, gemm: 'builtin' };
+    chosen = { name: 'cpu', reason: [...reasons, 'pure-JS cpu backend'].join('; '), threads: 1 };
   }
-  if (want !== 'auto') info = { ...info, reason: `requested; ${info.reason}` };
-  if (info.name === 'wasm') installWasmCopyKernels();
-  if (info.name !== 'tensorflow') {
+  const reason = want === 'auto' ? chosen.reason : `requested; ${chosen.reason}`;
+  let info: BackendInfo;
+  if (chosen.name === 'tensorflow') {
+    info = { ...chosen, reason, gemm: 'builtin' };
+  } else {
+    if (chosen.name === 'wasm') installWasmCopyKernels();
     const gemm = useGemm(options.gemm ?? 'auto');
-    info = { ...info, gemm: gemm.name, reason: `${info.reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library})` : `tfjs builtin (${gemm.reason})`}` };
+    info = { ...chosen, gemm: gemm.name, reason: `${reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library})` : `tfjs builtin (${gemm.reason})`}` };
   }
   current = info;
   const line = `[r1-ts] backend: ${info.name} (${info.reason})`;
@@ -153,7 +159,7 @@ function logicalCores(): number {
   return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
 }
 
-async function tryTensorflow(reasons: string[]): Promise<BackendInfo | null> {
+async function tryTensorflow(reasons: string[]): Promise<Chosen | null> {
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     const present = nativeBindingPresent(pkg);
     if (!present.ok) {
@@ -163,7 +169,7 @@ async function tryTensorflow(reasons: string[]): Promise<BackendInfo | null> {
     try {
       await import(pkg);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tf.setBackend("tensorflow") returned false');
-      return { name: 'tensorflow', reason: `${pkg} loaded`, threads: 1, gemm: 'builtin' };
+      return { name: 'tensorflow', reason: `${pkg} loaded`, threads: 1 };
     } catch (e) {
       reasons.push(`${pkg} unavailable (${firstLine(e)})`);
     }
@@ -171,7 +177,7 @@ async function tryTensorflow(reasons: string[]): Promise<BackendInfo | null> {
   return null;
 }
 
-async function tryWasm(requested: number, reasons: string[]): Promise<BackendInfo | null> {
+async function tryWasm(requested: number, reasons: string[]): Promise<Chosen | null> {
   let wasm: typeof import('@tensorflow/tfjs-backend-wasm');
   try {
     wasm = await import('@tensorflow/tfjs-backend-wasm');
@@ -180,7 +186,7 @@ async function tryWasm(requested: number, reasons: string[]): Promise<BackendInf
     return null;
   }
   if (wasmBuilt && tf.findBackend('wasm') === wasmBuilt.instance && wasmBuilt.threads === requested && (await tf.setBackend('wasm'))) {
-    return { name: 'wasm', reason: [...reasons, wasmBuilt.desc].join('; '), threads: wasmBuilt.used, gemm: 'builtin' };
+    return { name: 'wasm', reason: [...reasons, wasmBuilt.desc].join('; '), threads: wasmBuilt.used };
   }
   const simd = (await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   // tfjs ships the threaded binary only as threaded-SIMD.
@@ -197,7 +203,7 @@ async function tryWasm(requested: number, reasons: string[]): Promise<BackendInf
       const capped = requested > MAX_WASM_THREADS && used === MAX_WASM_THREADS ? ` (capped from ${requested})` : '';
       const desc = `wasm with ${simd ? 'SIMD' : 'no SIMD'} and ${used} thread${used === 1 ? '' : 's'}${capped}`;
       wasmBuilt = { instance: tf.backend(), threads: requested, used, desc };
-      return { name: 'wasm', reason: [...reasons, desc].join('; '), threads: used, gemm: 'builtin' };
+      return { name: 'wasm', reason: [...reasons, desc].join('; '), threads: used };
     } catch (e) {
       reasons.push(`wasm with ${threads} thread${threads === 1 ? '' : 's'} failed (${firstLine(e)})`);
     }

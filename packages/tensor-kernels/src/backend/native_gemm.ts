@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { DataId, DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { sizeOf } from '../kernels/kernel_spec';
+import type { CpuBackendLike, WasmBackendLike } from './backend_like';
 
 /** The addon's functions (see native/r1_gemm.c). */
 interface GemmAddon {
@@ -56,16 +58,6 @@ function loadAddon(): GemmAddon | null {
   return addon;
 }
 
-/** The parts of the wasm and cpu backends the kernels use. */
-interface WasmLike {
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): TypedArray;
-}
-interface CpuLike {
-  data: { get(dataId: DataId): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: DataType, values: TypedArray): TensorInfo;
-}
-
 /** Shapes of a BatchMatMul call in the addon's terms (null: not float32, left to tfjs to report). */
 function plan(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean) {
   const ra = a.shape.length;
@@ -78,9 +70,7 @@ function plan(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boo
   const outerA = a.shape.slice(0, -2);
   const outerB = b.shape.slice(0, -2);
   const outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-  const batch = outer.reduce((p, d) => p * d, 1);
-  const batchA = outerA.reduce((p, d) => p * d, 1);
-  const batchB = outerB.reduce((p, d) => p * d, 1);
+  const [batch, batchA, batchB] = [sizeOf(outer), sizeOf(outerA), sizeOf(outerB)];
   const base = { m, n, k, batch, outShape: [...outer, m, n] };
   // Each side either fills the whole batch or is one matrix shared by all of it: one strided call.
   if ((batchA === 1 || batchA === batch) && (batchB === 1 || batchB === batch)) {
@@ -125,13 +115,13 @@ function blasKernel(backendName: 'wasm' | 'cpu', gemm: GemmAddon, original: Kern
     const p = plan(a, b, transposeA, transposeB);
     if (!p) return original.kernelFunc(args);
     if (backendName === 'wasm') {
-      const wasm = backend as unknown as WasmLike;
+      const wasm = backend as unknown as WasmBackendLike;
       const out = wasm.makeOutput(p.outShape, 'float32'); // first: allocating may grow (and detach) the heap
       const views = [a, b, out].map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
       run(gemm, p, views[0], views[1], views[2], transposeA, transposeB);
       return out;
     }
-    const cpu = backend as unknown as CpuLike;
+    const cpu = backend as unknown as CpuBackendLike;
     const values = new Float32Array(p.batch * p.m * p.n);
     const view = (t: TensorInfo) => cpu.data.get(t.dataId).values as Float32Array;
     run(gemm, p, view(a), view(b), values, transposeA, transposeB);
@@ -159,13 +149,12 @@ export function useGemm(choice: GemmChoice = 'auto'): GemmInfo {
   const gemm = wanted === 'builtin' ? null : loadAddon();
   if (wanted === 'blas' && !gemm) throw new Error(`gemm "blas" is unavailable: ${addonWhy}`);
   for (const backendName of ['wasm', 'cpu'] as const) {
-    const key = `${backendName}`;
-    if (!originals.has(key)) {
+    if (!originals.has(backendName)) {
       const registered = tf.getKernel(tf.BatchMatMul, backendName);
       if (!registered) continue;
-      originals.set(key, registered);
+      originals.set(backendName, registered);
     }
-    const original = originals.get(key)!;
+    const original = originals.get(backendName)!;
     tf.unregisterKernel(tf.BatchMatMul, backendName);
     tf.registerKernel(gemm ? blasKernel(backendName, gemm, original) : original);
   }

@@ -3,14 +3,9 @@
 // dominated chunked algorithms that read one large intermediate per step. On wasm and cpu the values
 // can be viewed in place instead.
 import * as tf from '@tensorflow/tfjs';
-import type { DataId, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+import type { TensorInfo, TypedArray } from '@tensorflow/tfjs';
+import type { CpuBackendLike, WasmBackendLike } from './backend_like';
 
-interface WasmLike {
-  typedArrayFromHeap(t: TensorInfo): TypedArray;
-}
-interface CpuLike {
-  data: { get(dataId: DataId): { values?: unknown } };
-}
 
 /**
  * The values of `t` without a copy where the backend allows it (wasm: a view of the heap; cpu: the
@@ -31,9 +26,9 @@ export function readInPlace(t: tf.Tensor): TypedArray {
   const backend = tf.backend() as unknown;
   const name = tf.getBackend();
   if (t.dtype !== 'string' && !t.isDisposed) {
-    if (name === 'wasm') return (backend as WasmLike).typedArrayFromHeap(t as unknown as TensorInfo);
+    if (name === 'wasm') return (backend as WasmBackendLike).typedArrayFromHeap(t as unknown as TensorInfo);
     if (name === 'cpu') {
-      const values = (backend as CpuLike).data.get(t.dataId).values;
+      const values = (backend as CpuBackendLike).data.get(t.dataId).values;
       if (values && ArrayBuffer.isView(values)) return values as TypedArray;
     }
   }

@@ -2,19 +2,13 @@
 // SplitV copy their whole input out of the heap (readSync) before taking the slice, and the C++
 // GatherV2 and Tile walk every element with index arithmetic: measured on 2 cores with 2 threads,
 // a 36-row slice of a [4096, 256] tensor took 36 ms, a 16-way split 194 ms, a row gather 90 ms and
-// a ×2 tile 97 ms, a [8, 256, 8, 32] → […, 64] pad 33 ms — more than the matmuls of a MoE layer. These versions view inputs and outputs in
-// place on the heap and copy contiguous runs with TypedArray.set (same results, bit for bit).
+// a ×2 tile 97 ms, a [8, 256, 8, 32] → […, 64] pad 33 ms — more than the matmuls of a MoE layer.
+// These versions view inputs and outputs in place on the heap and copy contiguous runs with
+// TypedArray.set (same results, bit for bit).
 import * as tf from '@tensorflow/tfjs';
-import type { DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
-
-/** The part of BackendWasm these kernels use. */
-interface WasmLike {
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): TypedArray;
-  incRef(dataId: TensorInfo['dataId']): void;
-}
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+import type { KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+import { sizeOf } from '../kernels/kernel_spec';
+import type { WasmBackendLike } from './backend_like';
 /** Below this run length an element loop beats subarray + set. */
 const SHORT_RUN = 16;
 
@@ -71,7 +65,7 @@ function pasteBox(src: TypedArray, size: readonly number[], dst: TypedArray, sha
 }
 
 const padV2: KernelFunc = ({ inputs, backend, attrs }) => {
-  const wasm = backend as unknown as WasmLike;
+  const wasm = backend as unknown as WasmBackendLike;
   const x = inputs.x as TensorInfo;
   const { paddings, constantValue } = attrs as unknown as { paddings: Array<[number, number]>; constantValue: number };
   const outShape = x.shape.map((d, i) => paddings[i][0] + d + paddings[i][1]);
@@ -90,12 +84,12 @@ const padV2: KernelFunc = ({ inputs, backend, attrs }) => {
  */
 const identity: KernelFunc = ({ inputs, backend }) => {
   const x = inputs.x as TensorInfo;
-  (backend as unknown as WasmLike).incRef(x.dataId);
+  (backend as unknown as WasmBackendLike).incRef(x.dataId);
   return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
 };
 
 const slice: KernelFunc = ({ inputs, backend, attrs }) => {
-  const wasm = backend as unknown as WasmLike;
+  const wasm = backend as unknown as WasmBackendLike;
   const x = inputs.x as TensorInfo;
   const { begin, size } = attrs as unknown as { begin: number | number[]; size: number | number[] };
   const [b, s] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, begin, size);
@@ -105,7 +99,7 @@ const slice: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
-  const wasm = backend as unknown as WasmLike;
+  const wasm = backend as unknown as WasmBackendLike;
   const x = inputs.x as TensorInfo;
   const { numOrSizeSplits, axis } = attrs as unknown as { numOrSizeSplits: number | number[]; axis: number };
   const ax = tf.util.parseAxisParam(axis, x.shape)[0];
@@ -123,7 +117,7 @@ const splitV: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 const gatherV2: KernelFunc = ({ inputs, backend, attrs }) => {
-  const wasm = backend as unknown as WasmLike;
+  const wasm = backend as unknown as WasmBackendLike;
   const { x, indices } = inputs as { x: TensorInfo; indices: TensorInfo };
   const { axis, batchDims } = attrs as unknown as { axis: number; batchDims: number };
   const ax = tf.util.parseAxisParam(axis, x.shape)[0];
@@ -154,7 +148,7 @@ const gatherV2: KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 const tile: KernelFunc = ({ inputs, backend, attrs }) => {
-  const wasm = backend as unknown as WasmLike;
+  const wasm = backend as unknown as WasmBackendLike;
   const x = inputs.x as TensorInfo;
   const { reps } = attrs as unknown as { reps: number[] };
   const outShape = x.shape.map((d, i) => d * reps[i]);
@@ -197,7 +191,7 @@ const tile: KernelFunc = ({ inputs, backend, attrs }) => {
  */
 const transposeRuns = (args: Parameters<KernelFunc>[0]): TensorInfo | null => {
   const { inputs, backend, attrs } = args;
-  const wasm = backend as unknown as WasmLike;
+  const wasm = backend as unknown as WasmBackendLike;
   const x = inputs.x as TensorInfo;
   const { perm } = attrs as unknown as { perm: number[] };
   const rank = x.shape.length;
@@ -229,34 +223,27 @@ const transposeRuns = (args: Parameters<KernelFunc>[0]): TensorInfo | null => {
   return out;
 };
 
-const kernels: Array<[string, KernelFunc]> = [
-  [tf.Slice, slice],
-  [tf.SplitV, splitV],
-  [tf.GatherV2, gatherV2],
-  [tf.Tile, tile],
-  [tf.PadV2, padV2],
-  [tf.Identity, identity],
+/** Each replaced kernel, made from tfjs's original (which Transpose falls back to). */
+const kernels: Array<[string, (original: KernelConfig) => KernelFunc]> = [
+  [tf.Slice, () => slice],
+  [tf.SplitV, () => splitV],
+  [tf.GatherV2, () => gatherV2],
+  [tf.Tile, () => tile],
+  [tf.PadV2, () => padV2],
+  [tf.Identity, () => identity],
+  [tf.Transpose, (original) => (args) => transposeRuns(args) ?? original.kernelFunc(args)],
 ];
 
-/** Kernels whose inputs must not be strings (strings live off-heap): those fall back to tfjs's. */
-function unlessString(original: KernelConfig | undefined, kernelFunc: KernelFunc): KernelFunc {
-  return (args) => {
-    const first = Object.values(args.inputs)[0] as TensorInfo | undefined;
-    if (first?.dtype === 'string' && original) return original.kernelFunc(args);
-    return kernelFunc(args);
-  };
+/** String tensors live off the heap: they keep tfjs's kernel. */
+function unlessString(original: KernelConfig, kernelFunc: KernelFunc): KernelFunc {
+  return (args) => ((Object.values(args.inputs)[0] as TensorInfo | undefined)?.dtype === 'string' ? original.kernelFunc(args) : kernelFunc(args));
 }
 
 const installed = new WeakSet<KernelFunc>();
 
-/** Transpose: the run-copying version where it applies, else the original kernel. */
-function withTranspose(original: KernelConfig | undefined): KernelFunc {
-  return (args) => transposeRuns(args) ?? original!.kernelFunc(args);
-}
-
 /**
- * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile, PadV2 and Identity kernels (and Transpose where the last axis stays last) with zero-copy ones (see
- * the file comment for why). Idempotent; called by {@link initBackend} when it selects wasm.
+ * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile, PadV2 and Identity kernels (and Transpose
+ * where the last axis stays last) with zero-copy ones (see the file comment for why). Idempotent; called by {@link initBackend} when it selects wasm.
  *
  * @example
  * ```ts
@@ -265,13 +252,12 @@ function withTranspose(original: KernelConfig | undefined): KernelFunc {
  * ```
  */
 export function installWasmCopyKernels(): void {
-  for (const [name, kernelFunc] of [...kernels, [tf.Transpose, null] as const]) {
+  for (const [name, make] of kernels) {
     const original = tf.getKernel(name, 'wasm');
-    if (original && installed.has(original.kernelFunc)) continue;
-    if (!kernelFunc && !original) continue;
-    const wrapped = kernelFunc ? unlessString(original, kernelFunc) : unlessString(original, withTranspose(original));
-    installed.add(wrapped);
-    if (original) tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: wrapped, setupFunc: original?.setupFunc, disposeFunc: original?.disposeFunc });
+    if (!original || installed.has(original.kernelFunc)) continue;
+    const kernelFunc = unlessString(original, make(original));
+    installed.add(kernelFunc);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ ...original, kernelFunc });
   }
 }

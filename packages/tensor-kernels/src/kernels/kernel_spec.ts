@@ -25,4 +25,4 @@ export interface KernelSpec {
 }
 
 /** Number of elements of a shape. */
-export const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

@@ -1,14 +1,9 @@
 // Runs a KernelSpec on tfjs's cpu backend: inputs are read from the backend's data map, outputs
 // are fresh typed arrays handed back through makeTensorInfo.
-import type { DataId, DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+import type { DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
 import { sizeOf } from '../kernel_spec';
 import type { KernelArray, KernelSpec } from '../kernel_spec';
-
-/** The part of MathBackendCPU the adapter uses. */
-interface CpuBackendLike {
-  data: { get(dataId: DataId): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: DataType, values: TypedArray): TensorInfo;
-}
+import type { CpuBackendLike } from '../../backend/backend_like';
 
 const allocate = (dtype: DataType, n: number): TypedArray => (dtype === 'int32' ? new Int32Array(n) : new Float32Array(n));
 

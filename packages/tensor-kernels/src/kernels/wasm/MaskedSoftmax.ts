@@ -3,19 +3,14 @@
 // tensors). Still one engine dispatch; the intermediate is freed before returning. Small score
 // tensors (decoding) take the all-JS path.
 import * as tf from '@tensorflow/tfjs';
-import type { DataId, DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { MaskedSoftmax } from '../../kernel_names';
 import type { MaskedSoftmaxAttrs } from '../../kernel_names';
 import { maskScores, maskedSoftmaxSpec } from '../masked_softmax';
 import { wasmKernel } from './adapter';
+import type { WasmBackendLike } from '../../backend/backend_like';
+import { sizeOf } from '../kernel_spec';
 import type { KernelArray } from '../kernel_spec';
-
-/** The part of BackendWasm this kernel uses. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): TypedArray;
-  disposeData(dataId: DataId): boolean;
-}
 
 /**
  * Below this many scores the JS softmax runs: XNNPACK's costs a thread-pool round trip (~0.5 ms on 2
@@ -28,7 +23,7 @@ const kernelFunc: KernelFunc = (args) => {
   const { inputs, backend, attrs } = args;
   const wasm = backend as unknown as WasmBackendLike;
   const scores = inputs.scores as TensorInfo; // [B, H, Sq, Sk]
-  if (scores.shape.reduce((a, b) => a * b, 1) <= SMALL) return small.kernelFunc(args);
+  if (sizeOf(scores.shape) <= SMALL) return small.kernelFunc(args);
   const Sk = scores.shape[3];
   const masked = wasm.makeOutput(scores.shape, 'float32'); // [B, H, Sq, Sk]
   const arrays: Record<string, KernelArray> = {};

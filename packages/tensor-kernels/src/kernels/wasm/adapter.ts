@@ -1,14 +1,9 @@
 // Runs a KernelSpec on tfjs's wasm backend with zero copies: outputs are allocated on the wasm
 // heap first (allocation may grow the heap and detach older views), then inputs and outputs are
 // viewed in place with typedArrayFromHeap.
-import type { DataType, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { KernelArray, KernelSpec } from '../kernel_spec';
-
-/** The part of BackendWasm the adapter uses. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: DataType): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): TypedArray;
-}
+import type { WasmBackendLike } from '../../backend/backend_like';
 
 /** A wasm KernelConfig from a spec. */
 export function wasmKernel(spec: KernelSpec): KernelConfig {
