@@ -5,6 +5,7 @@ export { R1Error, ConfigError, CheckpointError } from './errors';
 export { initBackend, currentBackend, disposeBackend } from './backend/init';
 export type { BackendName, InitBackendOptions, BackendInfo } from './backend/init';
 export { useGemm, currentGemm, blasGemm } from './backend/native_gemm';
+export { useNativeKernels } from './backend/native_addon';
 export type { GemmChoice, GemmInfo } from './backend/native_gemm';
 export { readInPlace } from './backend/read_in_place';
 export { Rng } from './rng';

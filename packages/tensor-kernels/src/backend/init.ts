@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
 import { nativeBindingPresent } from './native';
 import { useGemm } from './native_gemm';
+import { nativeAddonMissing, nativeKernels } from './native_addon';
 import { installWasmCopyKernels } from './wasm_copy_kernels';
 import type { GemmChoice, GemmInfo } from './native_gemm';
 import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_threads';
@@ -144,7 +145,8 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
   } else {
     if (chosen.name === 'wasm') installWasmCopyKernels();
     const gemm = useGemm(options.gemm ?? 'auto');
-    info = { ...chosen, gemm: gemm.name, reason: `${reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library})` : `tfjs builtin (${gemm.reason})`}` };
+    const kernels = nativeKernels() ? 'C (native addon)' : `JS (${process.env.R1_NATIVE === 'off' ? 'R1_NATIVE=off' : nativeAddonMissing() || 'native kernels off'})`;
+    info = { ...chosen, gemm: gemm.name, reason: `${reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library})` : `tfjs builtin (${gemm.reason})`}; fused kernels: ${kernels}` };
   }
   current = info;
   const line = `[r1-ts] backend: ${info.name} (${info.reason})`;

@@ -1,22 +1,16 @@
 // Optional BLAS GEMM: BatchMatMul on the wasm and cpu backends through the native addon in
-// native/r1_gemm.c, which calls the system BLAS's cblas_sgemm (OpenBLAS, BLIS, MKL, Accelerate) on
+// native/gemm.c (see native_addon.ts), which calls the system BLAS's cblas_sgemm (OpenBLAS, BLIS, MKL, Accelerate) on
 // float32 views of tfjs's own memory — no copies. The addon is built at install when a compiler and
 // Node's headers are present (native/build.mjs, never failing the install); without it, or without
 // a BLAS library, tfjs's own GEMM (XNNPACK on wasm) stays in place.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { sizeOf } from '../kernels/kernel_spec';
 import type { CpuBackendLike, WasmBackendLike } from './backend_like';
+import { loadNativeAddon, nativeAddonMissing } from './native_addon';
+import type { NativeAddon } from './native_addon';
 
-/** The addon's functions (see native/r1_gemm.c). */
-interface GemmAddon {
-  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
-  library(): string | null;
-  threads(n?: number): number;
-}
+type GemmAddon = Pick<NativeAddon, 'gemm' | 'library' | 'threads'>;
 
 /**
  * Which GEMM runs BatchMatMul: `'blas'` (the native addon), `'builtin'` (tfjs's own kernel) or
@@ -31,30 +25,15 @@ interface GemmAddon {
  */
 export type GemmChoice = 'auto' | 'blas' | 'builtin';
 
-let addon: GemmAddon | null | undefined;
+let addon: GemmAddon | null = null;
 let addonWhy = '';
 
-/** Loads the addon once; null (with the reason in `addonWhy`) when it is not built or finds no BLAS. */
+/** The addon when it loads and finds a BLAS library; null (with the reason in `addonWhy`) otherwise. */
 function loadAddon(): GemmAddon | null {
-  if (addon !== undefined) return addon;
-  addon = null;
-  try {
-    const require = createRequire(import.meta.url);
-    const root = dirname(require.resolve('@r1-ts/tensor-kernels/package.json'));
-    const file = join(root, 'native', 'build', 'Release', 'r1_gemm.node');
-    if (!existsSync(file)) {
-      addonWhy = 'native GEMM addon not built (needs a C compiler and Node headers at install)';
-      return null;
-    }
-    const loaded = require(file) as GemmAddon;
-    if (!loaded.library()) {
-      addonWhy = 'no BLAS library with cblas_sgemm found (e.g. apt-get install libopenblas0-pthread)';
-      return null;
-    }
-    addon = loaded;
-  } catch (e) {
-    addonWhy = `native GEMM addon failed to load (${String((e as Error).message ?? e).split('\n')[0]})`;
-  }
+  const loaded = loadNativeAddon();
+  addonWhy = loaded ? '' : nativeAddonMissing();
+  if (loaded && !loaded.library()) addonWhy = 'no BLAS library with cblas_sgemm found (e.g. apt-get install libopenblas0-pthread)';
+  addon = loaded && loaded.library() ? loaded : null;
   return addon;
 }
 

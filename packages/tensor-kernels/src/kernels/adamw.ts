@@ -2,7 +2,9 @@
 // every gradient (global norm), one scales them all (clipping). A training step otherwise spends about
 // 13 small tfjs kernels per parameter on these (≈ 2,600 dispatches for the `small` preset).
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs';
+import { f32 } from './kernel_spec';
 import type { KernelArray, KernelSpec, OutputSpec } from './kernel_spec';
+import { nativeKernels } from '../backend/native_addon';
 
 /** Kernel name: inputs p{i}, g{i}, m{i}, v{i} for i < n → outputs [p'0, m'0, v'0, p'1, …]. */
 export const AdamWUpdate = 'R1AdamWUpdate';
@@ -47,6 +49,14 @@ export const adamWUpdateSpec: KernelSpec = {
     const f = Math.fround;
     const b1 = f(beta1), omb1 = f(1 - beta1), b2 = f(beta2), omb2 = f(1 - beta2);
     const c1f = f(c1), c2f = f(c2), epsf = f(eps), lrf = f(lr);
+    const native = nativeKernels();
+    if (native) {
+      for (let i = 0; i < n; i++) {
+        const [P, G, M, V] = ['p', 'g', 'm', 'v'].map((k) => f32(inputs[`${k}${i}`]));
+        native.adamw(P, G, M, V, f32(outs[3 * i]), f32(outs[3 * i + 1]), f32(outs[3 * i + 2]), b1, omb1, b2, omb2, c1f, c2f, epsf, lrf, f(1 - lr * decays[i]), decays[i] !== 0);
+      }
+      return;
+    }
     for (let i = 0; i < n; i++) {
       const P = inputs[`p${i}`].values, G = inputs[`g${i}`].values, M = inputs[`m${i}`].values, V = inputs[`v${i}`].values;
       const P2 = outs[3 * i], M2 = outs[3 * i + 1], V2 = outs[3 * i + 2];
@@ -70,7 +80,13 @@ export const sumOfSquaresSpec: KernelSpec = {
   kernelName: SumOfSquares,
   outputs: () => [{ shape: [], dtype: 'float32' }],
   compute(inputs: Record<string, KernelArray>, [out], attrs) {
+    const native = nativeKernels();
     let s = 0;
+    if (native) {
+      for (let i = 0; i < countOf(attrs); i++) s += native.sumOfSquares(f32(inputs[`t${i}`]));
+      out[0] = s;
+      return;
+    }
     for (let i = 0; i < countOf(attrs); i++) {
       const T = inputs[`t${i}`].values;
       for (let e = 0; e < T.length; e++) s += T[e] * T[e];
@@ -86,6 +102,11 @@ export const scaleAllSpec: KernelSpec = {
     Array.from({ length: countOf(attrs) }, (_, i) => ({ shape: inputs[`t${i}`].shape, dtype: 'float32' as const })),
   compute(inputs: Record<string, KernelArray>, outs, attrs) {
     const scale = Math.fround((attrs as unknown as { scale: number }).scale); // as tf.mul(t, scale) rounds it
+    const native = nativeKernels();
+    if (native) {
+      for (let i = 0; i < outs.length; i++) native.scale(f32(inputs[`t${i}`]), f32(outs[i]), scale);
+      return;
+    }
     for (let i = 0; i < outs.length; i++) {
       const T = inputs[`t${i}`].values;
       const O = outs[i];

@@ -24,5 +24,8 @@ export interface KernelSpec {
   compute(inputs: Record<string, KernelArray>, outs: TypedArray[], attrs: NamedAttrMap): void;
 }
 
+/** A float32 view, for the native loops (tfjs holds float32 tensors in Float32Arrays on both backends). */
+export const f32 = (a: TypedArray | KernelArray): Float32Array => (ArrayBuffer.isView(a) ? a : a.values) as Float32Array;
+
 /** Number of elements of a shape. */
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

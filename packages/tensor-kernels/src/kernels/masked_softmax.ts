@@ -3,7 +3,9 @@
 import { MaskedSoftmax, MaskedSoftmaxGrad } from '../kernel_names';
 import type { MaskedSoftmaxAttrs } from '../kernel_names';
 import type { TypedArray } from '@tensorflow/tfjs';
+import { f32 } from './kernel_spec';
 import type { KernelArray, KernelSpec } from './kernel_spec';
+import { nativeKernels } from '../backend/native_addon';
 
 /**
  * allowed[b, i, j] = 1 when key j is in query i's index set (if indices are given) and is a real
@@ -78,6 +80,13 @@ export const maskedSoftmaxSpec: KernelSpec = {
   outputs: ({ scores }) => [{ shape: scores.shape, dtype: 'float32' }],
   compute(inputs, [p], attrs) {
     const Sk = inputs.scores.shape[3];
+    const native = nativeKernels();
+    if (native) {
+      const { scale, causal } = attrs as unknown as MaskedSoftmaxAttrs;
+      const [B, H, Sq] = inputs.scores.shape;
+      const allowed = allowedKeys(B, Sq, Sk, inputs.indices, inputs.keyMask);
+      return native.maskedSoftmax(f32(inputs.scores), f32(p), allowed, B, H, Sq, Sk, scale, causal);
+    }
     const empty = maskScores(inputs, p, attrs as unknown as MaskedSoftmaxAttrs);
     for (let row = 0, o = 0; o < p.length; row++, o += Sk) {
       if (empty[row]) {
@@ -103,10 +112,12 @@ export const maskedSoftmaxGradSpec: KernelSpec = {
   kernelName: MaskedSoftmaxGrad,
   outputs: ({ p }) => [{ shape: p.shape, dtype: 'float32' }],
   compute({ p, dp }, [ds], attrs) {
-    const { scale } = attrs as unknown as MaskedSoftmaxAttrs;
+    const { scale, causal } = attrs as unknown as MaskedSoftmaxAttrs;
     const P = p.values;
     const G = dp.values;
     const Sk = p.shape[p.shape.length - 1];
+    const native = nativeKernels();
+    if (native) return native.maskedSoftmaxGrad(f32(P), f32(G), f32(ds), P.length / Sk, Sk, scale, p.shape[p.shape.length - 2] ?? 1, causal);
     for (let o = 0; o < P.length; o += Sk) {
       let dot = 0;
       for (let j = 0; j < Sk; j++) dot += P[o + j] * G[o + j];

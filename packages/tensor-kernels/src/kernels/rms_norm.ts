@@ -1,7 +1,9 @@
 // RMSNorm forward and fused backward (golden/README §4.1): y = w ⊙ x·r, r = 1/sqrt(mean(x²) + eps).
 import { RmsNorm, RmsNormGrad } from '../kernel_names';
 import type { RmsNormAttrs } from '../kernel_names';
+import { f32 } from './kernel_spec';
 import type { KernelSpec } from './kernel_spec';
+import { nativeKernels } from '../backend/native_addon';
 
 /** Forward: x [..., D], weight [D] → y [..., D]. */
 export const rmsNormSpec: KernelSpec = {
@@ -9,6 +11,8 @@ export const rmsNormSpec: KernelSpec = {
   outputs: ({ x }) => [{ shape: x.shape, dtype: 'float32' }],
   compute({ x, weight }, [y], attrs) {
     const { eps } = attrs as unknown as RmsNormAttrs;
+    const native = nativeKernels();
+    if (native) return native.rmsNorm(f32(x), f32(weight), f32(y), weight.values.length, eps);
     const X = x.values;
     const W = weight.values;
     const D = W.length;
@@ -30,6 +34,8 @@ export const rmsNormGradSpec: KernelSpec = {
   outputs: ({ x, weight }) => [{ shape: x.shape, dtype: 'float32' }, { shape: weight.shape, dtype: 'float32' }],
   compute({ x, weight, dy }, [dx, dw], attrs) {
     const { eps } = attrs as unknown as RmsNormAttrs;
+    const native = nativeKernels();
+    if (native) return native.rmsNormGrad(f32(x), f32(weight), f32(dy), f32(dx), f32(dw), weight.values.length, eps);
     const X = x.values;
     const W = weight.values;
     const G = dy.values;

@@ -3,7 +3,9 @@
 // 0 and no gradient, as a one-hot of it would.
 import { TokenLogProbs, TokenLogProbsGrad } from '../kernel_names';
 import type { TypedArray } from '@tensorflow/tfjs';
+import { f32 } from './kernel_spec';
 import type { KernelSpec } from './kernel_spec';
+import { nativeKernels } from '../backend/native_addon';
 
 /** max and log Σ exp(l − max) + max of L[o .. o+V), in float64. */
 function logSumExp(L: TypedArray, o: number, V: number): number {
@@ -22,6 +24,8 @@ export const tokenLogProbsSpec: KernelSpec = {
     const L = logits.values;
     const T = targets.values;
     const V = logits.shape[logits.shape.length - 1];
+    const native = nativeKernels();
+    if (native && T instanceof Int32Array) return native.tokenLogProbs(f32(L), T, f32(y), V);
     for (let n = 0; n < T.length; n++) {
       const t = T[n];
       y[n] = t >= 0 && t < V ? L[n * V + t] - logSumExp(L, n * V, V) : 0;
@@ -38,6 +42,8 @@ export const tokenLogProbsGradSpec: KernelSpec = {
     const T = targets.values;
     const DY = dy.values;
     const V = logits.shape[logits.shape.length - 1];
+    const native = nativeKernels();
+    if (native && T instanceof Int32Array) return native.tokenLogProbsGrad(f32(L), T, f32(DY), f32(dl), V);
     for (let n = 0; n < T.length; n++) {
       const t = T[n];
       const o = n * V;

@@ -11,6 +11,7 @@ import { wasmKernel } from './adapter';
 import type { WasmBackendLike } from '../../backend/backend_like';
 import { sizeOf } from '../kernel_spec';
 import type { KernelArray } from '../kernel_spec';
+import { nativeKernels } from '../../backend/native_addon';
 
 /**
  * Below this many scores the JS softmax runs: XNNPACK's costs a thread-pool round trip (~0.5 ms on 2
@@ -23,7 +24,7 @@ const kernelFunc: KernelFunc = (args) => {
   const { inputs, backend, attrs } = args;
   const wasm = backend as unknown as WasmBackendLike;
   const scores = inputs.scores as TensorInfo; // [B, H, Sq, Sk]
-  if (sizeOf(scores.shape) <= SMALL) return small.kernelFunc(args);
+  if (sizeOf(scores.shape) <= SMALL || nativeKernels()) return small.kernelFunc(args); // the native loop beats XNNPACK's
   const Sk = scores.shape[3];
   const masked = wasm.makeOutput(scores.shape, 'float32'); // [B, H, Sq, Sk]
   const arrays: Record<string, KernelArray> = {};

@@ -1,4 +1,4 @@
-// Optional native GEMM for @r1-ts/tensor-kernels: a Node-API addon that calls the system BLAS's
+// BatchMatMul on the system BLAS for the native addon (module.c): calls the system BLAS's
 // cblas_sgemm (OpenBLAS, BLIS, MKL or Accelerate, found with dlopen at load time) on float32 views of
 // tfjs's own memory. No BLAS found → `available()` is false and tensor-kernels keeps the wasm GEMM.
 //
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <node_api.h>
+#include "r1_native.h"
 
 enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
 typedef void (*cblas_sgemm_t)(int, int, int, int, int, int, float, const float *, int, const float *, int,
@@ -34,7 +34,7 @@ static void use_threads(int t) {
   cur_threads = t;
 }
 
-static void load_blas(void) {
+void r1_load_blas(void) {
   const char *override = getenv("R1_BLAS_LIB");
   const char *candidates[] = {
       override,
@@ -62,72 +62,24 @@ static void load_blas(void) {
   }
 }
 
-#define CHECK(call)                                                  \
-  do {                                                               \
-    if ((call) != napi_ok) {                                         \
-      napi_throw_error(env, "E_NATIVE_GEMM", "napi call failed: " #call); \
-      return NULL;                                                   \
-    }                                                                \
-  } while (0)
-
-static int float_view(napi_env env, napi_value v, const char *name, float **data, size_t *length) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  void *ptr;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, v, &type, length, &ptr, &ab, &offset) != napi_ok || type != napi_float32_array) {
-    char msg[96];
-    snprintf(msg, sizeof msg, "gemm: %s must be a Float32Array", name);
-    napi_throw_type_error(env, "E_NATIVE_GEMM", msg);
-    return 0;
-  }
-  *data = (float *)ptr;
-  return 1;
-}
-
 static napi_value gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 11) {
-    napi_throw_type_error(env, "E_NATIVE_GEMM", "gemm: expected 11 arguments");
-    return NULL;
-  }
-  if (!sgemm) {
-    napi_throw_error(env, "E_NATIVE_GEMM", "gemm: no BLAS library with cblas_sgemm was found");
-    return NULL;
-  }
-  float *a, *b, *c;
+  r1_args a;
+  if (!r1_args_init(&a, env, info, "gemm", 11)) return NULL;
+  if (!sgemm) return (void)r1_fail(&a, "no BLAS library with cblas_sgemm was found"), NULL;
   size_t la, lb, lc;
-  if (!float_view(env, argv[0], "a", &a, &la) || !float_view(env, argv[1], "b", &b, &lb) ||
-      !float_view(env, argv[2], "c", &c, &lc))
-    return NULL;
-  int64_t batch, m, n, k, stride_a, stride_b;
-  bool ta, tb;
-  CHECK(napi_get_value_int64(env, argv[3], &batch));
-  CHECK(napi_get_value_int64(env, argv[4], &m));
-  CHECK(napi_get_value_int64(env, argv[5], &n));
-  CHECK(napi_get_value_int64(env, argv[6], &k));
-  CHECK(napi_get_value_bool(env, argv[7], &ta));
-  CHECK(napi_get_value_bool(env, argv[8], &tb));
-  CHECK(napi_get_value_int64(env, argv[9], &stride_a));
-  CHECK(napi_get_value_int64(env, argv[10], &stride_b));
-  if (batch < 0 || m < 0 || n < 0 || k < 0 || stride_a < 0 || stride_b < 0 || m > INT32_MAX || n > INT32_MAX ||
-      k > INT32_MAX) {
-    napi_throw_range_error(env, "E_NATIVE_GEMM", "gemm: sizes must be non-negative 32-bit integers");
-    return NULL;
-  }
+  float *A = r1_f32(&a, 0, &la, false), *B = r1_f32(&a, 1, &lb, false), *C = r1_f32(&a, 2, &lc, false);
+  int64_t batch = r1_int(&a, 3), m = r1_int(&a, 4), n = r1_int(&a, 5), k = r1_int(&a, 6);
+  bool ta = r1_bool(&a, 7), tb = r1_bool(&a, 8);
+  int64_t stride_a = r1_int(&a, 9), stride_b = r1_int(&a, 10);
+  if (!a.ok) return NULL;
+  if (m > INT32_MAX || n > INT32_MAX || k > INT32_MAX) return (void)r1_fail(&a, "sizes must be 32-bit integers"), NULL;
   if (batch == 0 || m == 0 || n == 0) return NULL;
   // Every element any call touches lies inside its view.
-  if ((uint64_t)((batch - 1) * stride_a + m * k) > la || (uint64_t)((batch - 1) * stride_b + k * n) > lb ||
-      (uint64_t)(batch * m * n) > lc) {
-    napi_throw_range_error(env, "E_NATIVE_GEMM", "gemm: a view is shorter than the sizes require");
+  if (!r1_fits(&a, "a", (uint64_t)((batch - 1) * stride_a + m * k), la) ||
+      !r1_fits(&a, "b", (uint64_t)((batch - 1) * stride_b + k * n), lb) || !r1_fits(&a, "c", (uint64_t)(batch * m * n), lc))
     return NULL;
-  }
   if (k == 0) {
-    memset(c, 0, sizeof(float) * batch * m * n);
+    memset(C, 0, sizeof(float) * batch * m * n);
     return NULL;
   }
   const int lda = ta ? (int)m : (int)k, ldb = tb ? (int)k : (int)n;
@@ -138,8 +90,8 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   }
   use_threads(batch * m * n * k < SMALL_GEMM ? 1 : max_threads);
   for (int64_t i = 0; i < batch; i++) {
-    sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f, a + i * stride_a,
-          lda, b + i * stride_b, ldb, 0.0f, c + i * m * n, (int)n);
+    sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f, A + i * stride_a,
+          lda, B + i * stride_b, ldb, 0.0f, C + i * m * n, (int)n);
   }
   return NULL;
 }
@@ -147,39 +99,29 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
 static napi_value library(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value out;
-  if (!sgemm) {
-    CHECK(napi_get_null(env, &out));
-  } else {
-    CHECK(napi_create_string_utf8(env, blas_path, NAPI_AUTO_LENGTH, &out));
-  }
+  if ((sgemm ? napi_create_string_utf8(env, blas_path, NAPI_AUTO_LENGTH, &out) : napi_get_null(env, &out)) != napi_ok) return NULL;
   return out;
 }
 
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], out;
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   if (argc == 1 && set_threads) {
     int32_t t;
-    CHECK(napi_get_value_int32(env, argv[0], &t));
+    if (napi_get_value_int32(env, argv[0], &t) != napi_ok) return NULL;
     if (t > 0) {
       max_threads = t;
       use_threads(t);
     }
   }
-  CHECK(napi_create_int32(env, get_threads ? max_threads : -1, &out));
+  if (napi_create_int32(env, get_threads ? max_threads : -1, &out) != napi_ok) return NULL;
   return out;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
-  load_blas();
-  napi_property_descriptor props[] = {
-      {"gemm", NULL, gemm, NULL, NULL, NULL, napi_default, NULL},
-      {"library", NULL, library, NULL, NULL, NULL, napi_default, NULL},
-      {"threads", NULL, threads, NULL, NULL, NULL, napi_default, NULL},
-  };
-  if (napi_define_properties(env, exports, sizeof props / sizeof *props, props) != napi_ok) return NULL;
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+const r1_fn r1_gemm_fns[] = {
+    {"gemm", gemm},
+    {"library", library},
+    {"threads", threads},
+    {NULL, NULL},
+};

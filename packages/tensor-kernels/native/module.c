@@ -1,0 +1,123 @@
+// The optional native addon of @r1-ts/tensor-kernels (Node-API, C11), built at install by
+// native/build.mjs. It works on typed-array views of tfjs's own memory (the wasm heap or the cpu
+// backend's arrays), never copying:
+//   gemm.c   BatchMatMul on the system BLAS (found with dlopen; none found → `library()` is null)
+//   train.c  the fused training kernels (AdamW, RMSNorm, masked softmax, SwiGLU, token log-probs)
+//   dsa.c    DeepSeek sparse attention: the indexer's top-k and the gathered attention
+// Each kernel computes what the package's JS kernel computes, in the same float32/float64 order, so
+// the addon changes speed, not results (tests compare the two).
+#include <stdio.h>
+#include <string.h>
+#include "r1_native.h"
+
+bool r1_fail(r1_args *a, const char *msg) {
+  if (a->ok) {
+    char text[256];
+    snprintf(text, sizeof text, "%s: %s", a->fn, msg);
+    napi_throw_range_error(a->env, "E_R1_NATIVE", text);
+  }
+  a->ok = false;
+  return false;
+}
+
+static bool type_fail(r1_args *a, size_t i, const char *what) {
+  if (a->ok) {
+    char text[256];
+    snprintf(text, sizeof text, "%s: argument %zu must be %s", a->fn, i, what);
+    napi_throw_type_error(a->env, "E_R1_NATIVE", text);
+  }
+  a->ok = false;
+  return false;
+}
+
+bool r1_args_init(r1_args *a, napi_env env, napi_callback_info info, const char *fn, size_t expected) {
+  a->env = env;
+  a->fn = fn;
+  a->ok = true;
+  a->argc = R1_MAX_ARGS;
+  if (napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL) != napi_ok) return r1_fail(a, "could not read arguments");
+  if (a->argc != expected) {
+    char text[64];
+    snprintf(text, sizeof text, "expected %zu arguments, got %zu", expected, a->argc);
+    return r1_fail(a, text);
+  }
+  return true;
+}
+
+static void *typed(r1_args *a, size_t i, napi_typedarray_type want, const char *what, size_t *len, bool optional) {
+  if (!a->ok) return NULL;
+  napi_valuetype vt;
+  if (napi_typeof(a->env, a->argv[i], &vt) != napi_ok) return (void)type_fail(a, i, what), NULL;
+  if (optional && (vt == napi_null || vt == napi_undefined)) {
+    if (len) *len = 0;
+    return NULL;
+  }
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t n, offset;
+  void *ptr;
+  napi_value ab;
+  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(a->env, a->argv[i], &type, &n, &ptr, &ab, &offset) != napi_ok || type != want) {
+    type_fail(a, i, what);
+    return NULL;
+  }
+  if (len) *len = n;
+  return ptr;
+}
+
+float *r1_f32(r1_args *a, size_t i, size_t *len, bool optional) {
+  return (float *)typed(a, i, napi_float32_array, "a Float32Array", len, optional);
+}
+int32_t *r1_i32(r1_args *a, size_t i, size_t *len, bool optional) {
+  return (int32_t *)typed(a, i, napi_int32_array, "an Int32Array", len, optional);
+}
+uint8_t *r1_u8(r1_args *a, size_t i, size_t *len, bool optional) {
+  return (uint8_t *)typed(a, i, napi_uint8_array, "a Uint8Array", len, optional);
+}
+
+double r1_num(r1_args *a, size_t i) {
+  double v = 0;
+  if (a->ok && napi_get_value_double(a->env, a->argv[i], &v) != napi_ok) type_fail(a, i, "a number");
+  return v;
+}
+
+int64_t r1_int(r1_args *a, size_t i) {
+  double v = r1_num(a, i);
+  if (a->ok && !(v >= 0 && v <= 9007199254740991.0 && v == (double)(int64_t)v)) type_fail(a, i, "a non-negative integer");
+  return a->ok ? (int64_t)v : 0;
+}
+
+bool r1_bool(r1_args *a, size_t i) {
+  bool v = false;
+  if (a->ok && napi_get_value_bool(a->env, a->argv[i], &v) != napi_ok) type_fail(a, i, "a boolean");
+  return v;
+}
+
+bool r1_fits(r1_args *a, const char *name, uint64_t need, size_t have) {
+  if (!a->ok) return false;
+  if (need <= have) return true;
+  char text[160];
+  snprintf(text, sizeof text, "%s holds %zu elements, the sizes need %llu", name, have, (unsigned long long)need);
+  return r1_fail(a, text);
+}
+
+static napi_status add_all(napi_env env, napi_value exports, const r1_fn *fns) {
+  for (; fns->name; fns++) {
+    napi_value f;
+    napi_status s = napi_create_function(env, fns->name, NAPI_AUTO_LENGTH, fns->fn, NULL, &f);
+    if (s == napi_ok) s = napi_set_named_property(env, exports, fns->name, f);
+    if (s != napi_ok) return s;
+  }
+  return napi_ok;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  r1_load_blas();
+  if (add_all(env, exports, r1_gemm_fns) != napi_ok || add_all(env, exports, r1_train_fns) != napi_ok ||
+      add_all(env, exports, r1_dsa_fns) != napi_ok)
+    return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

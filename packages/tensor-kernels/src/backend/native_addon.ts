@@ -1,0 +1,79 @@
+// The optional native addon (native/*.c, built at install by native/build.mjs): BatchMatMul on the
+// system BLAS (native_gemm.ts) and C versions of the fused kernels' loops, all working on typed-array
+// views of tfjs's own memory. Without it, or with `R1_NATIVE=off`, everything runs as before: tfjs's
+// GEMM and the JS loops of src/kernels/.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+/** The addon's functions (native/gemm.c, native/train.c, native/dsa.c). Sizes are element counts. */
+export interface NativeAddon {
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  /** The BLAS library found, or null (then `gemm` throws). */
+  library(): string | null;
+  threads(n?: number): number;
+  adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, b1: number, omb1: number, b2: number, omb2: number, c1: number, c2: number, eps: number, lr: number, keep: number, decay: boolean): void;
+  sumOfSquares(t: Float32Array): number;
+  scale(t: Float32Array, out: Float32Array, s: number): void;
+  rmsNorm(x: Float32Array, w: Float32Array, y: Float32Array, D: number, eps: number): void;
+  rmsNormGrad(x: Float32Array, w: Float32Array, dy: Float32Array, dx: Float32Array, dw: Float32Array, D: number, eps: number): void;
+  maskedSoftmax(scores: Float32Array, p: Float32Array, allowed: Uint8Array | null, B: number, H: number, Sq: number, Sk: number, scale: number, causal: boolean): void;
+  maskedSoftmaxGrad(p: Float32Array, dp: Float32Array, ds: Float32Array, rows: number, Sk: number, scale: number, Sq: number, causal: boolean): void;
+  siluMul(gate: Float32Array, up: Float32Array, y: Float32Array): void;
+  siluMulGrad(gate: Float32Array, up: Float32Array, dy: Float32Array, dGate: Float32Array, dUp: Float32Array): void;
+  tokenLogProbs(logits: Float32Array, targets: Int32Array, y: Float32Array, V: number): void;
+  tokenLogProbsGrad(logits: Float32Array, targets: Int32Array, dy: Float32Array, dl: Float32Array, V: number): void;
+}
+
+let addon: NativeAddon | null | undefined;
+let why = '';
+
+/** The addon, loaded once; null (see {@link nativeAddonMissing}) when it is not built or fails to load. */
+export function loadNativeAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  addon = null;
+  try {
+    const require = createRequire(import.meta.url);
+    const root = dirname(require.resolve('@r1-ts/tensor-kernels/package.json'));
+    const file = join(root, 'native', 'build', 'Release', 'r1_native.node');
+    if (!existsSync(file)) {
+      why = 'native addon not built (needs a C compiler and Node headers at install)';
+      return null;
+    }
+    addon = require(file) as NativeAddon;
+  } catch (e) {
+    why = `native addon failed to load (${String((e as Error).message ?? e).split('\n')[0]})`;
+  }
+  return addon;
+}
+
+/** Why {@link loadNativeAddon} returned null ('' when it did not). */
+export function nativeAddonMissing(): string {
+  return why;
+}
+
+let kernelsOn = process.env.R1_NATIVE !== 'off';
+
+/**
+ * Turns the native loops of r1-ts's fused kernels (RMSNorm, masked softmax, SwiGLU, token
+ * log-probs, AdamW, DSA's indexer and gathered attention) on or off; `R1_NATIVE=off` in the
+ * environment starts a process with them off. They compute what the JS loops compute (AdamW bit for
+ * bit, the rest to float32 rounding), several times faster. Returns whether they are now in use:
+ * false when asked for but the addon is not built.
+ *
+ * @example
+ * ```ts
+ * import { useNativeKernels } from '@r1-ts/tensor-kernels';
+ * const on = useNativeKernels(true);
+ * console.log(on ? 'C kernels' : 'JS kernels (addon not built)');
+ * ```
+ */
+export function useNativeKernels(on: boolean): boolean {
+  kernelsOn = on;
+  return nativeKernels() !== null;
+}
+
+/** The addon when the fused kernels should use it, else null (the JS loops run). */
+export function nativeKernels(): NativeAddon | null {
+  return kernelsOn ? loadNativeAddon() : null;
+}
