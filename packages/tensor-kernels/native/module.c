@@ -4,6 +4,7 @@
 //   gemm.c   BatchMatMul on the system BLAS (found with dlopen; none found → `library()` is null)
 //   train.c  the fused training kernels (AdamW, RMSNorm, masked softmax, SwiGLU, token log-probs)
 //   dsa.c    DeepSeek sparse attention: the indexer's top-k and the gathered attention
+//   copy.c   strided copies behind the wasm backend's slice/split/concat/pad/tile/transpose
 // Each kernel computes what the package's JS kernel computes, in the same float32/float64 order, so
 // the addon changes speed, not results (tests compare the two).
 #include <stdio.h>
@@ -76,6 +77,31 @@ uint8_t *r1_u8(r1_args *a, size_t i, size_t *len, bool optional) {
   return (uint8_t *)typed(a, i, napi_uint8_array, "a Uint8Array", len, optional);
 }
 
+double *r1_f64(r1_args *a, size_t i, size_t *len) {
+  return (double *)typed(a, i, napi_float64_array, "a Float64Array", len, false);
+}
+
+uint8_t *r1_bytes(r1_args *a, size_t i, size_t *len) {
+  if (!a->ok) return NULL;
+  bool is_ta = false;
+  napi_typedarray_type type;
+  size_t n, offset;
+  void *ptr;
+  napi_value ab;
+  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(a->env, a->argv[i], &type, &n, &ptr, &ab, &offset) != napi_ok)
+    return (void)type_fail(a, i, "a typed array"), NULL;
+  size_t size = 1;
+  switch (type) {
+    case napi_int16_array: case napi_uint16_array: size = 2; break;
+    case napi_int32_array: case napi_uint32_array: case napi_float32_array: size = 4; break;
+    case napi_float64_array: case napi_bigint64_array: case napi_biguint64_array: size = 8; break;
+    default: size = 1;
+  }
+  *len = n * size;
+  return (uint8_t *)ptr;
+}
+
 double r1_num(r1_args *a, size_t i) {
   double v = 0;
   if (a->ok && napi_get_value_double(a->env, a->argv[i], &v) != napi_ok) type_fail(a, i, "a number");
@@ -115,7 +141,8 @@ static napi_status add_all(napi_env env, napi_value exports, const r1_fn *fns) {
 static napi_value init(napi_env env, napi_value exports) {
   r1_load_blas();
   if (add_all(env, exports, r1_gemm_fns) != napi_ok || add_all(env, exports, r1_train_fns) != napi_ok ||
-      add_all(env, exports, r1_dsa_fns) != napi_ok)
+      add_all(env, exports, r1_dsa_fns) != napi_ok ||
+      add_all(env, exports, r1_copy_fns) != napi_ok)
     return NULL;
   return exports;
 }

@@ -26,6 +26,10 @@ float *r1_f32(r1_args *a, size_t i, size_t *len, bool optional);
 int32_t *r1_i32(r1_args *a, size_t i, size_t *len, bool optional);
 /** Argument i as a Uint8Array's data. */
 uint8_t *r1_u8(r1_args *a, size_t i, size_t *len, bool optional);
+/** Argument i as any typed array's bytes (length in bytes). */
+uint8_t *r1_bytes(r1_args *a, size_t i, size_t *len);
+/** Argument i as a Float64Array's data. */
+double *r1_f64(r1_args *a, size_t i, size_t *len);
 /** Argument i as a number. */
 double r1_num(r1_args *a, size_t i);
 /** Argument i as a non-negative integer below 2^53. */
@@ -45,6 +49,7 @@ typedef struct {
 extern const r1_fn r1_gemm_fns[];
 extern const r1_fn r1_train_fns[];
 extern const r1_fn r1_dsa_fns[];
+extern const r1_fn r1_copy_fns[];
 /** Loads the system BLAS (gemm.c); called once at module load. */
 void r1_load_blas(void);
 

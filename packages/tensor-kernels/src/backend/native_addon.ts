@@ -23,6 +23,8 @@ export interface NativeAddon {
   siluMulGrad(gate: Float32Array, up: Float32Array, dy: Float32Array, dGate: Float32Array, dUp: Float32Array): void;
   tokenLogProbs(logits: Float32Array, targets: Int32Array, y: Float32Array, V: number): void;
   tokenLogProbsGrad(logits: Float32Array, targets: Int32Array, dy: Float32Array, dl: Float32Array, V: number): void;
+  /** desc = [rank, srcOffset, dstOffset, run, dims…, srcStrides…, dstStrides…] (see native/copy.c). */
+  stridedCopy(src: ArrayBufferView, dst: ArrayBufferView, elemBytes: number, desc: Float64Array): void;
 }
 
 let addon: NativeAddon | null | undefined;

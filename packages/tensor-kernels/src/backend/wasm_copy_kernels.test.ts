@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../register_all';
 import { disposeBackend, initBackend } from './init';
+import { nativeKernels, useNativeKernels } from './native_addon';
 
 /** Deterministic values for a shape and dtype. */
 function values(shape: number[], dtype: 'float32' | 'int32' | 'bool', seed: number): number[] {
@@ -55,6 +56,11 @@ const cases: Case[] = [
   { name: 'transpose moving the last axis (tfjs kernel)', run: () => tf.transpose(t([3, 4, 16]), [2, 0, 1]) },
   { name: 'transpose short rows (tfjs kernel)', run: () => tf.transpose(t([3, 4, 5]), [1, 0, 2]) },
   { name: 'tile zero reps', run: () => tf.tile(t([2, 3]), [0, 2]) },
+  { name: 'concat last axis (MLA q = [nope | rope])', run: () => tf.concat([t([2, 5, 3, 4]), t([2, 5, 3, 2], 'float32', 2)], 3) },
+  { name: 'concat axis 0 with an empty input', run: () => tf.concat([t([2, 3]), t([0, 3]), t([4, 3], 'float32', 3)], 0) },
+  { name: 'concat middle axis int32, three inputs', run: () => tf.concat([t([2, 1, 3], 'int32'), t([2, 4, 3], 'int32', 2), t([2, 2, 3], 'int32', 3)], 1) },
+  { name: 'concat bool', run: () => tf.concat([t([3, 2], 'bool'), t([3, 1], 'bool', 2)], 1) },
+  { name: 'concat one input', run: () => tf.concat([t([3, 2])], 1) },
 ];
 
 async function evaluate(backend: 'wasm' | 'cpu'): Promise<Map<string, Array<{ shape: number[]; dtype: string; values: number[] }>>> {
@@ -74,11 +80,18 @@ async function evaluate(backend: 'wasm' | 'cpu'): Promise<Map<string, Array<{ sh
 describe('zero-copy data-movement kernels on wasm', () => {
   afterAll(() => disposeBackend());
 
-  it('match the cpu backend on every case', async () => {
+  it.each([true, false])('match the cpu backend on every case (native copy loop: %s)', async (native) => {
+    const was = nativeKernels() !== null;
     const cpu = await evaluate('cpu');
-    const wasm = await evaluate('wasm');
-    expect(tf.getKernel(tf.Slice, 'wasm')?.kernelFunc.name).not.toBe('slice'); // the override is in place
-    for (const c of cases) expect(wasm.get(c.name), c.name).toEqual(cpu.get(c.name));
+    if (native && !useNativeKernels(true)) return; // addon not built: the JS walk is the one in use
+    useNativeKernels(native);
+    try {
+      const wasm = await evaluate('wasm');
+      expect(tf.getKernel(tf.Slice, 'wasm')?.kernelFunc.name).not.toBe('slice'); // the override is in place
+      for (const c of cases) expect(wasm.get(c.name), c.name).toEqual(cpu.get(c.name));
+    } finally {
+      useNativeKernels(was);
+    }
   });
 
   it('identity shares memory by reference count: a clone outlives its source, and both free the heap', async () => {

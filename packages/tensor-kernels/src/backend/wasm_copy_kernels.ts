@@ -3,12 +3,15 @@
 // GatherV2 and Tile walk every element with index arithmetic: measured on 2 cores with 2 threads,
 // a 36-row slice of a [4096, 256] tensor took 36 ms, a 16-way split 194 ms, a row gather 90 ms and
 // a ×2 tile 97 ms, a [8, 256, 8, 32] → […, 64] pad 33 ms — more than the matmuls of a MoE layer.
-// These versions view inputs and outputs in place on the heap and copy contiguous runs with
-// TypedArray.set (same results, bit for bit).
+// These versions view inputs and outputs in place on the heap. Each one describes its data movement
+// as one strided copy (contiguous runs at strided offsets) run by the native addon's loop, or by the
+// same loop in JS without the addon; the results are the same bit for bit.
 import * as tf from '@tensorflow/tfjs';
 import type { KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs';
 import { sizeOf } from '../kernels/kernel_spec';
 import type { WasmBackendLike } from './backend_like';
+import { nativeKernels } from './native_addon';
+
 /** Below this run length an element loop beats subarray + set. */
 const SHORT_RUN = 16;
 
@@ -21,47 +24,79 @@ function copyRun(src: TypedArray, from: number, dst: TypedArray, to: number, n: 
 }
 
 /**
- * The contiguous runs of the box `begin`…`begin + size` of a row-major array of `shape`: each run's
- * start offset in the array, in row-major order, and their common length. Trailing dimensions taken
- * whole merge into one run.
+ * A strided copy: for every multi-index i over `dims`, `run` contiguous elements from
+ * src[srcOffset + i·srcStrides] to dst[dstOffset + i·dstStrides] (offsets and strides in elements).
  */
-function boxRuns(shape: readonly number[], begin: readonly number[], size: readonly number[]): { run: number; starts: Int32Array } {
-  const rank = shape.length;
-  if (rank === 0) return { run: 1, starts: Int32Array.of(0) };
-  let inner = 1;
-  let d = rank - 1;
-  while (d > 0 && begin[d] === 0 && size[d] === shape[d]) inner *= shape[d--];
-  const strides = new Array<number>(rank);
-  for (let i = rank - 1, s = 1; i >= 0; i--) {
+interface StridedCopy {
+  dims: number[];
+  srcStrides: number[];
+  dstStrides: number[];
+  srcOffset: number;
+  dstOffset: number;
+  run: number;
+}
+
+/** Row-major element strides of a shape. */
+function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  for (let i = shape.length - 1, s = 1; i >= 0; i--) {
     strides[i] = s;
     s *= shape[i];
   }
-  const starts = new Int32Array(sizeOf(size.slice(0, d)));
-  const idx = new Array<number>(d).fill(0);
-  let base = begin.reduce((o, b, i) => o + b * strides[i], 0);
-  for (let r = 0; r < starts.length; r++) {
-    starts[r] = base;
-    // Advance the multi-index over dims 0…d−1 (last fastest), keeping `base` in step.
-    for (let i = d - 1; i >= 0; i--) {
-      base += strides[i];
-      if (++idx[i] < size[i]) break;
-      base -= size[i] * strides[i];
+  return strides;
+}
+
+/** An element-wise copy (run 1) with its contiguous innermost dimensions folded into the run. */
+function strided(dims: number[], srcStrides: number[], dstStrides: number[], srcOffset = 0, dstOffset = 0): StridedCopy {
+  const keep = dims.map((d) => d !== 1); // size-1 dims move nothing
+  const c: StridedCopy = { dims: dims.filter((_, i) => keep[i]), srcStrides: srcStrides.filter((_, i) => keep[i]), dstStrides: dstStrides.filter((_, i) => keep[i]), srcOffset, dstOffset, run: 1 };
+  while (c.dims.length > 0 && c.srcStrides[c.dims.length - 1] === c.run && c.dstStrides[c.dims.length - 1] === c.run) {
+    c.run *= c.dims.pop()!;
+    c.srcStrides.pop();
+    c.dstStrides.pop();
+  }
+  return c;
+}
+
+/** Runs a strided copy: the native addon's loop, or the same walk in JS. */
+function copy(src: TypedArray, dst: TypedArray, c: StridedCopy): void {
+  if (c.run === 0 || c.dims.some((d) => d === 0)) return;
+  const native = nativeKernels();
+  if (native) {
+    native.stridedCopy(src, dst, src.BYTES_PER_ELEMENT, Float64Array.of(c.dims.length, c.srcOffset, c.dstOffset, c.run, ...c.dims, ...c.srcStrides, ...c.dstStrides));
+    return;
+  }
+  const rank = c.dims.length;
+  const rows = sizeOf(c.dims);
+  const idx = new Array<number>(rank).fill(0);
+  let s = c.srcOffset;
+  let d = c.dstOffset;
+  for (let r = 0; r < rows; r++) {
+    copyRun(src, s, dst, d, c.run);
+    // Advance the multi-index (last fastest), keeping both offsets in step.
+    for (let i = rank - 1; i >= 0; i--) {
+      s += c.srcStrides[i];
+      d += c.dstStrides[i];
+      if (++idx[i] < c.dims[i]) break;
+      s -= c.dims[i] * c.srcStrides[i];
+      d -= c.dims[i] * c.dstStrides[i];
       idx[i] = 0;
     }
   }
-  return { run: size[d] * inner, starts };
 }
 
-/** Copies the box `begin`…`begin + size` of `src` (row-major, `shape`) densely into `dst` from `at`. */
-function copyBox(src: TypedArray, shape: readonly number[], begin: readonly number[], size: readonly number[], dst: TypedArray, at = 0): void {
-  const { run, starts } = boxRuns(shape, begin, size);
-  for (let r = 0; r < starts.length; r++) copyRun(src, starts[r], dst, at + r * run, run);
+const offsetOf = (begin: readonly number[], strides: readonly number[]) => begin.reduce((o, b, i) => o + b * strides[i], 0);
+
+/** Copies the box `begin`…`begin + size` of `src` (row-major, `shape`) densely into `dst`. */
+function copyBox(src: TypedArray, shape: readonly number[], begin: readonly number[], size: number[], dst: TypedArray): void {
+  const ss = stridesOf(shape);
+  copy(src, dst, strided(size, ss, stridesOf(size), offsetOf(begin, ss)));
 }
 
 /** Writes dense `src` (shape `size`) into the box of `dst` (row-major, `shape`) at `begin`: copyBox's inverse. */
-function pasteBox(src: TypedArray, size: readonly number[], dst: TypedArray, shape: readonly number[], begin: readonly number[]): void {
-  const { run, starts } = boxRuns(shape, begin, size);
-  for (let r = 0; r < starts.length; r++) copyRun(src, r * run, dst, starts[r], run);
+function pasteBox(src: TypedArray, size: number[], dst: TypedArray, shape: readonly number[], begin: readonly number[]): void {
+  const ds = stridesOf(shape);
+  copy(src, dst, strided(size, stridesOf(size), ds, 0, offsetOf(begin, ds)));
 }
 
 const padV2: KernelFunc = ({ inputs, backend, attrs }) => {
@@ -154,40 +189,35 @@ const tile: KernelFunc = ({ inputs, backend, attrs }) => {
   const outShape = x.shape.map((d, i) => d * reps[i]);
   const out = wasm.makeOutput(outShape, x.dtype);
   if (sizeOf(outShape) === 0) return out;
-  const xv = wasm.typedArrayFromHeap(x);
+  // Output dim i as [reps_i, d_i]: the repeat index moves the output by d_i rows and the source not at all.
+  const ss = stridesOf(x.shape);
+  const os = stridesOf(outShape);
+  const dims = x.shape.flatMap((d, i) => [reps[i], d]);
+  const srcStrides = ss.flatMap((s) => [0, s]);
+  const dstStrides = os.flatMap((o, i) => [o * x.shape[i], o]);
+  copy(wasm.typedArrayFromHeap(x), wasm.typedArrayFromHeap(out), strided(dims, srcStrides, dstStrides));
+  return out;
+};
+
+const concat: KernelFunc = ({ inputs, backend, attrs }) => {
+  const wasm = backend as unknown as WasmBackendLike;
+  const xs = (inputs as unknown as TensorInfo[]).filter((t) => sizeOf(t.shape) > 0);
+  const all = inputs as unknown as TensorInfo[];
+  const ax = tf.util.parseAxisParam((attrs as unknown as { axis: number }).axis, all[0].shape)[0];
+  const outShape = tf.backend_util.computeOutShape(all.map((t) => t.shape), ax);
+  const out = wasm.makeOutput(outShape, all[0].dtype); // first: allocating may grow the heap
   const ov = wasm.typedArrayFromHeap(out);
-  const rank = x.shape.length;
-  if (rank === 0) {
-    ov[0] = xv[0];
-    return out;
-  }
-  // Output rows over dims 0…rank−2; each copies its source row reps[last] times.
-  const row = x.shape[rank - 1];
-  const strides = new Array<number>(rank);
-  for (let i = rank - 1, s = 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= x.shape[i];
-  }
-  const rows = sizeOf(outShape.slice(0, -1));
-  const idx = new Array<number>(rank - 1).fill(0);
-  let src = 0;
-  let o = 0;
-  for (let r = 0; r < rows; r++) {
-    for (let k = 0; k < reps[rank - 1]; k++, o += row) copyRun(xv, src, ov, o, row);
-    for (let i = rank - 2; i >= 0; i--) {
-      idx[i]++;
-      src += strides[i];
-      if (idx[i] % x.shape[i] === 0) src -= x.shape[i] * strides[i]; // wrap to the start of the source dim
-      if (idx[i] < outShape[i]) break;
-      idx[i] = 0;
-    }
+  let offset = 0;
+  for (const x of xs) {
+    pasteBox(wasm.typedArrayFromHeap(x), x.shape, ov, outShape, outShape.map((_, i) => (i === ax ? offset : 0)));
+    offset += x.shape[ax];
   }
   return out;
 };
 
 /**
  * Transpose that keeps the last axis in place ([B, H, S, D] ↔ [B, S, H, D], what attention does):
- * contiguous runs of D copied with TypedArray.set. Other permutations return null (tfjs's kernel).
+ * contiguous runs of D. Other permutations return null (tfjs's kernel).
  */
 const transposeRuns = (args: Parameters<KernelFunc>[0]): TensorInfo | null => {
   const { inputs, backend, attrs } = args;
@@ -195,31 +225,12 @@ const transposeRuns = (args: Parameters<KernelFunc>[0]): TensorInfo | null => {
   const x = inputs.x as TensorInfo;
   const { perm } = attrs as unknown as { perm: number[] };
   const rank = x.shape.length;
-  const run = x.shape[rank - 1];
-  if (rank < 3 || perm[rank - 1] !== rank - 1 || run < SHORT_RUN) return null;
+  if (rank < 3 || perm[rank - 1] !== rank - 1 || (x.shape[rank - 1] < SHORT_RUN && !nativeKernels())) return null;
   const outShape = perm.map((p) => x.shape[p]);
   const out = wasm.makeOutput(outShape, x.dtype);
   if (sizeOf(outShape) === 0) return out;
-  const xv = wasm.typedArrayFromHeap(x);
-  const ov = wasm.typedArrayFromHeap(out);
-  const srcStrides = new Array<number>(rank);
-  for (let i = rank - 1, s = 1; i >= 0; i--) {
-    srcStrides[i] = s;
-    s *= x.shape[i];
-  }
-  const step = perm.slice(0, -1).map((p) => srcStrides[p]); // source stride of each output dim
-  const rows = sizeOf(outShape.slice(0, -1));
-  const idx = new Array<number>(rank - 1).fill(0);
-  let src = 0;
-  for (let r = 0, o = 0; r < rows; r++, o += run) {
-    ov.set(xv.subarray(src, src + run), o);
-    for (let i = rank - 2; i >= 0; i--) {
-      src += step[i];
-      if (++idx[i] < outShape[i]) break;
-      src -= outShape[i] * step[i];
-      idx[i] = 0;
-    }
-  }
+  const ss = stridesOf(x.shape);
+  copy(wasm.typedArrayFromHeap(x), wasm.typedArrayFromHeap(out), strided(outShape, perm.map((p) => ss[p]), stridesOf(outShape)));
   return out;
 };
 
@@ -230,19 +241,20 @@ const kernels: Array<[string, (original: KernelConfig) => KernelFunc]> = [
   [tf.GatherV2, () => gatherV2],
   [tf.Tile, () => tile],
   [tf.PadV2, () => padV2],
+  [tf.Concat, () => concat],
   [tf.Identity, () => identity],
   [tf.Transpose, (original) => (args) => transposeRuns(args) ?? original.kernelFunc(args)],
 ];
 
 /** String tensors live off the heap: they keep tfjs's kernel. */
 function unlessString(original: KernelConfig, kernelFunc: KernelFunc): KernelFunc {
-  return (args) => ((Object.values(args.inputs)[0] as TensorInfo | undefined)?.dtype === 'string' ? original.kernelFunc(args) : kernelFunc(args));
+  return (args) => (Object.values(args.inputs).some((t) => (t as TensorInfo | undefined)?.dtype === 'string' || (t as TensorInfo | undefined)?.dtype === 'complex64') ? original.kernelFunc(args) : kernelFunc(args));
 }
 
 const installed = new WeakSet<KernelFunc>();
 
 /**
- * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile, PadV2 and Identity kernels (and Transpose
+ * Replaces tfjs-backend-wasm's Slice, SplitV, GatherV2, Tile, PadV2, Concat and Identity kernels (and Transpose
  * where the last axis stays last) with zero-copy ones (see the file comment for why). Idempotent; called by {@link initBackend} when it selects wasm.
  *
  * @example
