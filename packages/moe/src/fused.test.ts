@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeBackend, initBackend, Rng } from '@r1-ts/tensor-kernels';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { disposeBackend, initBackend, nativeKernels, Rng, useNativeKernels } from '@r1-ts/tensor-kernels';
 import { Expert } from './expert';
 import { fusedExperts, hasMoeKernels, topkWeights } from './fused';
 import { relErr } from '../test/reference';
@@ -82,7 +82,10 @@ describe.each(['cpu', 'wasm'] as const)('fused MoE kernels on %s', (backend) => 
   });
 
   describe.each([true, false])('shared experts: %s', (withShared) => {
-    it('output and every gradient match a float64 reference, including an expert with no token', () => {
+    it.each([true, false])('output and every gradient match a float64 reference, including an expert with no token (native loops: %s)', (native) => {
+      const was = nativeKernels() !== null;
+      useNativeKernels(native);
+      onTestFinished(() => void useNativeKernels(was));
       const rng = new Rng(5);
       const experts = Array.from({ length: E }, () => new Expert({ hidden_size: D, intermediate_size: I, initializer_range: 0.5 }, rng));
       const shared = withShared ? new Expert({ hidden_size: D, intermediate_size: IS, initializer_range: 0.5 }, rng) : null;

@@ -1,6 +1,785 @@
-// DeepSeek sparse attention kernels of the native addon (module.c). (Filled in by the DSA work.)
+// DeepSeek sparse attention kernels of the native addon (module.c): the lightning indexer's top-k
+// (src/kernels/indexer_topk.ts) and the gathered sparse attention with its backward
+// (src/kernels/sparse_attention.ts). Same selections and semantics as the JS loops (selections
+// identical on finite scores); the attention runs in float32 (the JS in float64), so its outputs agree
+// to float32 rounding. Large calls spread over worker threads with a fixed partition where every
+// output element is computed by one thread in a fixed order: results never depend on the thread count.
+//
+// The v16 helpers are always inlined into their (target-cloned) callers: no vector ABI is ever crossed.
+#pragma GCC diagnostic ignored "-Wpsabi"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "r1_native.h"
 
+/** Element strides of one [B, H, S, D]-like operand: batch, head (0 when one head is shared), position. */
+typedef struct {
+  size_t b, h, s;
+} strides;
+
+/** Strides of a (B, H, S, D) operand stored as [B, S, H, D] (`bshd`) or [B, H, S, D]; H = 1 is shared. */
+static strides strides_of(size_t H, size_t S, size_t D, bool bshd) {
+  strides st;
+  st.b = H * S * D;
+  st.h = H == 1 ? 0 : (bshd ? D : S * D);
+  st.s = bshd ? H * D : D;
+  return st;
+}
+
+// ------------------------------------------------------------------------------ worker threads
+
+#define DSA_MAX_WORKERS 8
+
+/**
+ * Threads for a call of about `work` multiply-adds: 1 below 2²² (starting threads costs more), else
+ * the online CPUs (at most DSA_MAX_WORKERS); R1_DSA_THREADS=n caps it. Results never depend on it.
+ */
+static int dsa_workers(double work) {
+  if (work < (double)(1 << 22)) return 1;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  const char *cap = getenv("R1_DSA_THREADS");
+  if (cap && atoi(cap) >= 1 && atoi(cap) < n) n = atoi(cap);
+  return n < 1 ? 1 : (n > DSA_MAX_WORKERS ? DSA_MAX_WORKERS : (int)n);
+}
+
+/** Runs fn(args + w·size) for w < workers: w ≥ 1 on new threads, w = 0 (and any that fails to start) here. */
+static void run_workers(void *(*fn)(void *), void *args, size_t size, int workers) {
+  pthread_t tid[DSA_MAX_WORKERS];
+  bool started[DSA_MAX_WORKERS] = {false};
+  for (int w = 1; w < workers; w++) started[w] = pthread_create(&tid[w], NULL, fn, (char *)args + w * size) == 0;
+  fn(args);
+  for (int w = 1; w < workers; w++) {
+    if (started[w]) pthread_join(tid[w], NULL);
+    else fn((char *)args + w * size);
+  }
+}
+
+// ------------------------------------------------------------------------------ indexer top-k
+//
+// Per query: the row of scores over its visible keys (one vectorised pass over the head dots), then an
+// exact top-k without a heap: a threshold that cannot exceed the k-th best score (the k-th largest of
+// 2k group maxima: k distinct keys reach it), the few keys at or above it as candidates (ascending),
+// and a quickselect of the k-th best candidate in the order (score desc, key asc) — the JS heap's
+// order, so the same set, ties to the lower key.
+
+/** A candidate key and its score. */
+typedef struct {
+  double v;
+  int32_t i;
+} cand;
+
+/** a ranks before b: higher score, or equal score and lower key (a total order: keys are distinct). */
+static inline bool better(cand a, cand b) { return (a.v > b.v) | ((a.v == b.v) & (a.i < b.i)); }
+
+/**
+ * Reorders c[0..m) so that c[k] is the (k+1)-th best, the better ones before it (nth_element):
+ * quickselect with a branch-free partition (candidates' order is data, so a branch would mispredict).
+ */
+static void nth_best(cand *c, size_t m, size_t k) {
+  size_t lo = 0, hi = m - 1;
+  while (hi > lo) {
+    size_t mid = lo + (hi - lo) / 2;
+    // Median of three as the pivot, moved to hi.
+    if (better(c[mid], c[lo])) { cand t = c[mid]; c[mid] = c[lo]; c[lo] = t; }
+    if (better(c[hi], c[lo])) { cand t = c[hi]; c[hi] = c[lo]; c[lo] = t; }
+    if (better(c[mid], c[hi])) { cand t = c[mid]; c[mid] = c[hi]; c[hi] = t; }
+    const cand pivot = c[hi];
+    size_t store = lo;
+    for (size_t j = lo; j < hi; j++) { // c[lo..store) better than the pivot, c[store..j) not
+      const cand cur = c[j];
+      c[j] = c[store];
+      c[store] = cur;
+      store += better(cur, pivot);
+    }
+    c[hi] = c[store];
+    c[store] = pivot;
+    if (store == k) return;
+    if (store < k) lo = store + 1;
+    else hi = store - 1;
+  }
+}
+
+/** Scratch of one query row: its scores, candidates twice (ascending, and reordered by nth_best). */
+typedef struct {
+  double *row;
+  double *wh;
+  double *gmax;
+  cand *asc;
+  cand *work;
+} topk_scratch;
+
+static void scratch_free(topk_scratch *s) {
+  free(s->row), free(s->wh), free(s->gmax), free(s->asc), free(s->work);
+}
+
+/** Scratch for rows of up to `width` keys, Hi heads, top `topk`; false when out of memory. */
+static bool scratch_new(topk_scratch *s, size_t width, size_t Hi, size_t topk) {
+  s->row = malloc(sizeof(double) * (width + 1));
+  s->wh = malloc(sizeof(double) * (Hi + 1));
+  s->gmax = malloc(sizeof(double) * (2 * topk + 1));
+  s->asc = malloc(sizeof(cand) * (width + 1));
+  s->work = malloc(sizeof(cand) * (width + 1));
+  if (s->row && s->wh && s->gmax && s->asc && s->work) return true;
+  scratch_free(s);
+  return false;
+}
+
+/** row[s] = Σ_h wh[h]·(d_h[s] + |d_h[s]|) for s < n (wh = scale·w/2: w·ReLU(d) without a branch). */
+R1_VECTOR static void score_row(const float *dots, size_t ld, size_t Hi, const double *wh, size_t n, double *row) {
+  for (size_t s = 0; s < n; s++) row[s] = 0;
+  for (size_t h = 0; h < Hi; h++) {
+    const float *d = dots + h * ld;
+    double w = wh[h];
+#pragma omp simd
+    for (size_t s = 0; s < n; s++) {
+      double x = d[s];
+      row[s] += w * (x + fabs(x));
+    }
+  }
+}
+
+/** Masked keys' scores → −∞; returns the number of allowed keys among s < n. */
+R1_VECTOR static size_t mask_row(double *row, const float *mask, size_t n) {
+  size_t allowed = 0;
+#pragma omp simd reduction(+ : allowed)
+  for (size_t s = 0; s < n; s++) {
+    bool ok = mask[s] != 0;
+    row[s] = ok ? row[s] : -INFINITY;
+    allowed += ok;
+  }
+  return allowed;
+}
+
+/** gmax[g] = max of row over group g of G equal parts of [0, n). */
+R1_VECTOR static void group_max(const double *row, size_t n, size_t G, double *gmax) {
+  for (size_t g = 0; g < G; g++) {
+    double m = -INFINITY;
+    const size_t from = g * n / G, to = (g + 1) * n / G;
+#pragma omp simd reduction(max : m)
+    for (size_t s = from; s < to; s++) m = row[s] > m ? row[s] : m;
+    gmax[g] = m;
+  }
+}
+
+/** The (k+1)-th largest of x[0..m) (x reordered): quickselect with a branch-free partition. */
+static double kth_largest(double *x, size_t m, size_t k) {
+  size_t lo = 0, hi = m - 1;
+  while (hi > lo) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (x[mid] > x[lo]) { double t = x[mid]; x[mid] = x[lo]; x[lo] = t; }
+    if (x[hi] > x[lo]) { double t = x[hi]; x[hi] = x[lo]; x[lo] = t; }
+    if (x[mid] > x[hi]) { double t = x[mid]; x[mid] = x[hi]; x[hi] = t; }
+    const double pivot = x[hi];
+    size_t store = lo;
+    for (size_t j = lo; j < hi; j++) {
+      const double cur = x[j];
+      x[j] = x[store];
+      x[store] = cur;
+      store += cur > pivot;
+    }
+    x[hi] = x[store];
+    x[store] = pivot;
+    if (store == k) break;
+    if (store < k) lo = store + 1;
+    else hi = store - 1;
+  }
+  return x[k];
+}
+
+/**
+ * The top-k allowed keys of one row of n scores (keys 0..n−1; mask NULL = all allowed) → out[0..topk),
+ * ascending, −1 padded.
+ */
+static void select_row(topk_scratch *sc, size_t n, const float *mask, size_t topk, int32_t *out) {
+  double *row = sc->row;
+  size_t allowed = mask ? mask_row(row, mask, n) : n;
+  size_t w = 0;
+  if (allowed <= topk) { // every allowed key
+    for (size_t s = 0; s < n; s++)
+      if (!mask || mask[s] != 0) out[w++] = (int32_t)s;
+    for (; w < topk; w++) out[w] = -1;
+    return;
+  }
+  // Threshold: the topk-th largest maximum of G ≥ topk groups; those topk groups' maxima are distinct
+  // keys scoring ≥ it, so the k-th best score is ≥ it too.
+  size_t G = n < 2 * topk ? n : 2 * topk;
+  group_max(row, n, G, sc->gmax);
+  const double thr = kth_largest(sc->gmax, G, topk - 1);
+  size_t m = 0;
+  for (size_t s = 0; s < n; s++) {
+    if (row[s] >= thr && (!mask || mask[s] != 0)) sc->asc[m++] = (cand){row[s], (int32_t)s};
+  }
+  if (m <= topk) { // only when scores are NaN (the threshold then proves nothing): keep what passed
+    for (size_t j = 0; j < m; j++) out[w++] = sc->asc[j].i;
+    for (; w < topk; w++) out[w] = -1;
+    return;
+  }
+  memcpy(sc->work, sc->asc, m * sizeof(cand));
+  nth_best(sc->work, m, topk - 1);
+  const cand kth = sc->work[topk - 1];
+  for (size_t j = 0; j < m && w < topk; j++)
+    if (!better(kth, sc->asc[j])) out[w++] = sc->asc[j].i;
+}
+
+/**
+ * Top-k of a chunk of Cq queries from head dots [Cq, Hi, ld] (q[r, h]·k[s] at column s < width): query r
+ * sits at key position firstPos + r and sees keys s ≤ that (and not masked) → out[r·topk ..].
+ */
+static void chunk_rows(const float *dots, size_t ld, const float *W, size_t Cq, size_t Hi, long width, long firstPos,
+                       size_t topk, double scale, const float *mask, int32_t *out, topk_scratch *sc) {
+  for (size_t r = 0; r < Cq; r++) {
+    int32_t *o = out + r * topk;
+    long last = firstPos + (long)r < width - 1 ? firstPos + (long)r : width - 1;
+    if (last < 0) {
+      for (size_t j = 0; j < topk; j++) o[j] = -1;
+      continue;
+    }
+    for (size_t h = 0; h < Hi; h++) sc->wh[h] = 0.5 * scale * W[r * Hi + h];
+    score_row(dots + r * Hi * ld, ld, Hi, sc->wh, (size_t)last + 1, sc->row);
+    select_row(sc, (size_t)last + 1, mask, topk, o);
+  }
+}
+
+/**
+ * chunkTopK(dots, w, mask, out, Cq, Hi, width, firstPos, topk, scale, outOff): chunkTopK of
+ * indexer_topk.ts (the selection over one GEMM block dots [Cq, Hi, width]); mask [≥ width] or null.
+ */
+static napi_value chunk_top_k(napi_env env, napi_callback_info info) {
+  r1_args a;
+  if (!r1_args_init(&a, env, info, "chunkTopK", 11)) return NULL;
+  size_t nd, nw, nm, no;
+  float *D = r1_f32(&a, 0, &nd, false), *W = r1_f32(&a, 1, &nw, false), *M = r1_f32(&a, 2, &nm, true);
+  int32_t *O = r1_i32(&a, 3, &no, false);
+  int64_t Cq = r1_int(&a, 4), Hi = r1_int(&a, 5), width = r1_int(&a, 6), topk = r1_int(&a, 8);
+  double first = r1_num(&a, 7); // negative when the chunk's first queries precede every key
+  double scale = r1_num(&a, 9);
+  int64_t outOff = r1_int(&a, 10);
+  if (!a.ok) return NULL;
+  if (topk < 1 || width > INT32_MAX || !(fabs(first) <= INT32_MAX) || first != (double)(long)first)
+    return (void)r1_fail(&a, "topk must be ≥ 1, width a 32-bit size and firstPos a 32-bit integer"), NULL;
+  if (!r1_fits(&a, "dots", (uint64_t)(Cq * Hi * width), nd) || !r1_fits(&a, "w", (uint64_t)(Cq * Hi), nw) ||
+      (M && !r1_fits(&a, "mask", (uint64_t)width, nm)) || !r1_fits(&a, "out", (uint64_t)(outOff + Cq * topk), no))
+    return NULL;
+  topk_scratch sc;
+  if (!scratch_new(&sc, width, Hi, topk)) return (void)r1_fail(&a, "out of memory"), NULL;
+  chunk_rows(D, width, W, Cq, Hi, width, (long)first, topk, scale, M, O + outOff, &sc);
+  scratch_free(&sc);
+  return NULL;
+}
+
+/** dots[r, s] = q[r]·k[s] for r < rows, s < cnt, without BLAS. */
+R1_VECTOR static void dots_plain(const float *Q, size_t rows, const float *K, size_t cnt, size_t Di, float *dots, size_t ld) {
+  for (size_t r = 0; r < rows; r++) {
+    const float *q = Q + r * Di;
+    for (size_t s = 0; s < cnt; s++) {
+      const float *k = K + s * Di;
+      float acc = 0;
+#pragma omp simd reduction(+ : acc)
+      for (size_t c = 0; c < Di; c++) acc += q[c] * k[c];
+      dots[r * ld + s] = acc;
+    }
+  }
+}
+
+/** Dot floats per query chunk (1 MiB: the GEMM's output stays in L2 for the selection pass). */
+#define IDX_DOTS (1 << 18)
+
+/** One worker's share of indexer_top_k: chunks u ≡ first (mod step) of the B·⌈Sq/chunk⌉ chunks. */
+typedef struct {
+  const float *Q, *W, *K, *M;
+  int32_t *O;
+  size_t B, Sq, Sk, Hi, Di, topk, chunk, first, step;
+  double scale;
+  bool blas;
+  float *dots;
+  topk_scratch sc;
+} idx_job;
+
+static void *idx_work(void *arg) {
+  idx_job *j = arg;
+  const size_t per = (j->Sq + j->chunk - 1) / j->chunk, Hi = j->Hi, Di = j->Di, Sq = j->Sq, Sk = j->Sk;
+  for (size_t u = j->first; u < j->B * per; u += j->step) {
+    size_t b = u / per, t0 = (u % per) * j->chunk;
+    size_t cq = Sq - t0 < j->chunk ? Sq - t0 : j->chunk;
+    long firstPos = (long)Sk - (long)Sq + (long)t0; // key position of the chunk's first query
+    long width = firstPos + (long)cq < (long)Sk ? firstPos + (long)cq : (long)Sk; // keys its last query sees
+    if (width <= 0) continue; // out is already −1
+    const float *qc = j->Q + (b * Sq + t0) * Hi * Di, *kc = j->K + b * Sk * Di;
+    if (j->blas) r1_sgemm(true, false, true, (int)(cq * Hi), (int)width, (int)Di, qc, (int)Di, kc, (int)Di, j->dots, (int)width);
+    else dots_plain(qc, cq * Hi, kc, width, Di, j->dots, width);
+    chunk_rows(j->dots, width, j->W + (b * Sq + t0) * Hi, cq, Hi, width, firstPos, j->topk, j->scale,
+               j->M ? j->M + b * Sk : NULL, j->O + (b * Sq + t0) * j->topk, &j->sc);
+  }
+  return NULL;
+}
+
+/**
+ * indexerTopK(q, w, k, mask, out, B, Sq, Sk, Hi, Di, topk, scale): q [B, Sq, Hi, Di], w [B, Sq, Hi],
+ * k [B, Sk, Di], mask [B, Sk] or null → out [B, Sq, topk] (ascending, −1 padded). One GEMM per chunk
+ * of queries over the keys the chunk can see (BLAS when found, on the worker's thread), then each
+ * query's selection; chunks spread over the worker threads (each query's result is independent of who
+ * computes it).
+ */
+static napi_value indexer_top_k(napi_env env, napi_callback_info info) {
+  r1_args a;
+  if (!r1_args_init(&a, env, info, "indexerTopK", 12)) return NULL;
+  size_t nq, nw, nk, nm, no;
+  float *Q = r1_f32(&a, 0, &nq, false), *W = r1_f32(&a, 1, &nw, false), *K = r1_f32(&a, 2, &nk, false),
+        *M = r1_f32(&a, 3, &nm, true);
+  int32_t *O = r1_i32(&a, 4, &no, false);
+  int64_t B = r1_int(&a, 5), Sq = r1_int(&a, 6), Sk = r1_int(&a, 7), Hi = r1_int(&a, 8), Di = r1_int(&a, 9),
+          topk = r1_int(&a, 10);
+  double scale = r1_num(&a, 11);
+  if (!a.ok) return NULL;
+  if (topk < 1 || Sk > INT32_MAX / 2 || Di > INT32_MAX || Hi > INT32_MAX / IDX_DOTS)
+    return (void)r1_fail(&a, "topk must be ≥ 1 and the sizes 32-bit"), NULL;
+  if (!r1_fits(&a, "q", (uint64_t)(B * Sq * Hi * Di), nq) || !r1_fits(&a, "w", (uint64_t)(B * Sq * Hi), nw) ||
+      !r1_fits(&a, "k", (uint64_t)(B * Sk * Di), nk) || (M && !r1_fits(&a, "mask", (uint64_t)(B * Sk), nm)) ||
+      !r1_fits(&a, "out", (uint64_t)(B * Sq * topk), no))
+    return NULL;
+  for (int64_t e = 0; e < B * Sq * topk; e++) O[e] = -1;
+  if (Sk == 0 || Sq == 0 || B == 0) return NULL;
+  // Queries per chunk: its dots [chunk·Hi, ≤ Sk] fit IDX_DOTS floats.
+  int64_t chunk = IDX_DOTS / (Hi * Sk > 0 ? Hi * Sk : 1);
+  chunk = chunk < 1 ? 1 : (chunk > Sq ? Sq : chunk);
+  const int64_t chunks = B * ((Sq + chunk - 1) / chunk);
+  int workers = dsa_workers((double)B * Sq * Sk * (Hi * Di + 4) / 2);
+  if (workers > chunks) workers = (int)chunks;
+  idx_job jobs[DSA_MAX_WORKERS];
+  int made = 0;
+  for (; made < workers; made++) {
+    idx_job *j = &jobs[made];
+    *j = (idx_job){Q, W, K, M, O, B, Sq, Sk, Hi, Di, topk, chunk, made, workers, scale, r1_have_blas() && Di > 0 && Hi > 0,
+                   malloc(sizeof(float) * (chunk * Hi * Sk + 1)), {0}};
+    if (!j->dots || !scratch_new(&j->sc, Sk, Hi, topk)) {
+      free(j->dots);
+      break;
+    }
+  }
+  if (made == workers) {
+    if (jobs[0].blas) r1_blas_serial();
+    run_workers(idx_work, jobs, sizeof(idx_job), workers);
+  }
+  for (int w = 0; w < made; w++) {
+    free(jobs[w].dots);
+    scratch_free(&jobs[w].sc);
+  }
+  if (made < workers) return (void)r1_fail(&a, "out of memory"), NULL;
+  return NULL;
+}
+
+// ------------------------------------------------------------------- gathered sparse attention
+//
+// The gathers are cache-miss bound, so the loop order is chosen for the cache. Per-head keys: heads
+// outer, each head's keys packed ([B, S, H, D] rows hold every head) and its queries run in two
+// passes — scores with only its keys in L2, then values with only its values. One shared key head
+// (MQA): queries outer, a query's gathered rows serving every head from L1. Dots and weighted sums
+// use 16-lane vectors (16 keys' dots reduced together).
+
+/** Shapes of one sparse attention call (see sparse_attention below). */
+typedef struct {
+  size_t B, H, Hk, Sq, Sk, Dk, Dv, kSel;
+  bool bshd;
+  strides q, k, v, o, p;
+} sa_dims;
+
+/** Reads the sizes shared by the forward and backward (arguments first..first+8) and checks them. */
+static bool sa_read_dims(r1_args *a, size_t first, sa_dims *d) {
+  int64_t v[8];
+  for (int i = 0; i < 8; i++) v[i] = r1_int(a, first + i);
+  d->bshd = r1_bool(a, first + 8);
+  if (!a->ok) return false;
+  d->B = v[0], d->H = v[1], d->Hk = v[2], d->Sq = v[3], d->Sk = v[4], d->Dk = v[5], d->Dv = v[6], d->kSel = v[7];
+  if (d->Hk != 1 && d->Hk != d->H) return r1_fail(a, "the key heads must be 1 (shared) or H");
+  if (d->Sk > INT32_MAX || d->kSel > INT32_MAX) return r1_fail(a, "Sk and k must be 32-bit sizes");
+  d->q = strides_of(d->H, d->Sq, d->Dk, d->bshd);
+  d->k = strides_of(d->Hk, d->Sk, d->Dk, d->bshd);
+  d->v = strides_of(d->Hk, d->Sk, d->Dv, d->bshd);
+  d->o = strides_of(d->H, d->Sq, d->Dv, d->bshd);
+  d->p = strides_of(d->H, d->Sq, d->kSel, d->bshd);
+  return true;
+}
+
+/** Whether heads run outer (per-head keys, several heads) or queries do (shared keys, or one head). */
+static inline bool heads_outer(const sa_dims *d) { return d->Hk == d->H && d->H > 1; }
+
+/**
+ * The valid slots of every query of batch element b (in range, causal, not masked, first occurrence):
+ * cnt[i] of them, slot numbers in slots[i·kSel ..], their keys in keys[i·kSel ..]. `seen` [Sk] holds
+ * stamps below `stamp0` (deduplication without clearing).
+ */
+static void valid_slots(const sa_dims *d, const int32_t *I, const float *mask, bool causal, int64_t *seen,
+                        int64_t stamp0, int32_t *cnt, int32_t *slots, int32_t *keys) {
+  const size_t Sq = d->Sq, Sk = d->Sk, kSel = d->kSel;
+  for (size_t i = 0; i < Sq; i++) {
+    const int32_t *ir = I + i * kSel;
+    const long maxKey = causal ? (long)Sk - (long)Sq + (long)i : (long)Sk - 1;
+    const int64_t stamp = stamp0 + (int64_t)i;
+    int32_t n = 0;
+    for (size_t s = 0; s < kSel; s++) {
+      int32_t j = ir[s];
+      if (j < 0 || (size_t)j >= Sk || j > maxKey || seen[j] == stamp) continue;
+      if (mask && mask[j] == 0) continue;
+      seen[j] = stamp;
+      slots[i * kSel + n] = (int32_t)s;
+      keys[i * kSel + n] = j;
+      n++;
+    }
+    cnt[i] = n;
+  }
+}
+
+/** The work of one sparse attention call split into (head, query) units; see sa_unit. */
+typedef struct {
+  const sa_dims *d;
+  const float *Q, *K, *V, *G;
+  float *O, *P, *DQ, *DK, *DV;
+  const int32_t *I;
+  float scale;
+  size_t b;
+  const int32_t *cnt, *slots, *keys;
+  size_t from, to; // units
+  float *buf;      // scratch: kSel + VL floats (forward), 3·kSel + VL (backward); then the packed rows
+  bool pack;       // per-head keys and values packed into buf + kSel + VL (Sk·max(Dk, Dv) floats)
+} sa_job;
+
+/** Unit u → (head, query): head-major when heads run outer, query-major otherwise. */
+static inline void sa_unit(const sa_dims *d, size_t u, size_t *h, size_t *i) {
+  if (heads_outer(d)) *h = u / d->Sq, *i = u % d->Sq;
+  else *i = u / d->H, *h = u % d->H;
+}
+
+// Sixteen-lane float vectors (GCC/Clang vector extensions: one AVX-512 register, two AVX2 ones, and
+// plain code elsewhere), so dots need no serial chain of adds and 16 keys' dots finish together.
+#define VL 16
+typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t i16 __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) v16 load16(const float *p) {
+  v16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/** Lane l = Σ_{c ≡ l mod 16} a[c]·b[c] over c < n (a fixed order: same sums on every target). */
+static inline __attribute__((always_inline)) v16 dot_lanes(const float *a, const float *b, size_t n) {
+  v16 acc = {0};
+  size_t c = 0;
+  for (; c + VL <= n; c += VL) acc += load16(a + c) * load16(b + c);
+  for (size_t l = 0; c + l < n; l++) acc[l] += a[c + l] * b[c + l];
+  return acc;
+}
+
+/** Lane k of the result = Σ_l x[k][l]: 16 vectors' sums in 15 pairwise two-source shuffles. */
+static inline __attribute__((always_inline)) v16 sum16(v16 *x) {
+  const i16 a8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  const i16 b8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  const i16 a4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  const i16 b4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+  const i16 a2 = {0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29};
+  const i16 b2 = {2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31};
+  const i16 a1 = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+  const i16 b1 = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+  for (int m = 0; m < 8; m++) x[m] = __builtin_shuffle(x[2 * m], x[2 * m + 1], a8) + __builtin_shuffle(x[2 * m], x[2 * m + 1], b8);
+  for (int m = 0; m < 4; m++) x[m] = __builtin_shuffle(x[2 * m], x[2 * m + 1], a4) + __builtin_shuffle(x[2 * m], x[2 * m + 1], b4);
+  for (int m = 0; m < 2; m++) x[m] = __builtin_shuffle(x[2 * m], x[2 * m + 1], a2) + __builtin_shuffle(x[2 * m], x[2 * m + 1], b2);
+  return __builtin_shuffle(x[0], x[1], a1) + __builtin_shuffle(x[0], x[1], b1);
+}
+
+/** out[t] = a·X[rows[t]] for t < n (rows of X at stride xs, D floats), 16 rows at a time. */
+static inline __attribute__((always_inline)) void dots16(const float *a, const float *X, size_t xs, size_t D, const int32_t *rows, size_t n, float *out) {
+  v16 x[VL];
+  for (size_t t0 = 0; t0 < n; t0 += VL) {
+    size_t m = n - t0 < VL ? n - t0 : VL;
+    for (size_t t = 0; t < m; t++) x[t] = dot_lanes(a, X + (size_t)rows[t0 + t] * xs, D);
+    for (size_t t = m; t < VL; t++) x[t] = (v16){0};
+    v16 s = sum16(x);
+    for (size_t t = 0; t < m; t++) out[t0 + t] = s[t];
+  }
+}
+
+/** out[c] = Σ_t w[t]·X[rows[t], c] for c < D (rows at stride xs), 16 columns at a time in a register. */
+static inline __attribute__((always_inline)) void weighted_rows(const float *w, const float *X, size_t xs, size_t D, const int32_t *rows, size_t n, float *out) {
+  size_t c0 = 0;
+  for (; c0 + VL <= D; c0 += VL) {
+    v16 acc = {0};
+    for (size_t t = 0; t < n; t++) acc += w[t] * load16(X + (size_t)rows[t] * xs + c0);
+    memcpy(out + c0, &acc, sizeof acc);
+  }
+  for (size_t c = c0; c < D; c++) {
+    float acc = 0;
+    for (size_t t = 0; t < n; t++) acc += w[t] * X[(size_t)rows[t] * xs + c];
+    out[c] = acc;
+  }
+}
+
+/** y[c] += s·x[c] for c < D. */
+static inline __attribute__((always_inline)) void axpy(float s, const float *x, float *y, size_t D) {
+  size_t c = 0;
+  for (; c + VL <= D; c += VL) {
+    v16 v = load16(y + c) + s * load16(x + c);
+    memcpy(y + c, &v, sizeof v);
+  }
+  for (; c < D; c++) y[c] += s * x[c];
+}
+
+/**
+ * Scores and softmax of one (head, query) over its n gathered keys (rows of K, stride ks): p's row
+ * gets the probabilities in their slots (0 elsewhere), w[0..n) too; returns n.
+ */
+R1_VECTOR static size_t attend_scores(const sa_job *j, const float *K, size_t ks, size_t h, size_t i) {
+  const sa_dims *d = j->d;
+  const size_t Dk = d->Dk, kSel = d->kSel, b = j->b;
+  const float *q = j->Q + b * d->q.b + h * d->q.h + i * d->q.s;
+  float *p = j->P + b * d->p.b + h * d->p.h + i * d->p.s;
+  const size_t n = (size_t)j->cnt[i];
+  const int32_t *slots = j->slots + i * kSel, *keys = j->keys + i * kSel;
+  for (size_t s = 0; s < kSel; s++) p[s] = 0;
+  if (n == 0) return 0;
+  float *w = j->buf;
+  const float scale = j->scale;
+  float mx = -INFINITY;
+  dots16(q, K, ks, Dk, keys, n, w);
+  for (size_t t = 0; t < n; t++) {
+    float s = w[t] * scale;
+    w[t] = s;
+    mx = s > mx ? s : mx;
+  }
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (size_t t = 0; t < n; t++) {
+    float e = r1_expf(w[t] - mx);
+    w[t] = e;
+    sum += e;
+  }
+  const float inv = 1.0f / sum;
+  for (size_t t = 0; t < n; t++) {
+    w[t] *= inv;
+    p[slots[t]] = w[t];
+  }
+  return n;
+}
+
+/** o of one (head, query) = Σ_t w_t·V[keys_t] (rows of V, stride vs; zeros when n = 0), VL columns at a time in registers. */
+R1_VECTOR static void attend_values(const sa_job *j, const float *V, size_t vs, size_t h, size_t i, const float *w,
+                                    size_t n) {
+  const sa_dims *d = j->d;
+  const size_t Dv = d->Dv, b = j->b;
+  const int32_t *keys = j->keys + i * d->kSel;
+  weighted_rows(w, V, vs, Dv, keys, n, j->O + b * d->o.b + h * d->o.h + i * d->o.s);
+}
+
+/** Copies rows 0..rows of one head of X (row stride xs, D floats) into packed [rows, D]. */
+static void pack_rows(const float *X, size_t xs, size_t D, size_t rows, float *packed) {
+  for (size_t r = 0; r < rows; r++) memcpy(packed + r * D, X + r * xs, D * sizeof(float));
+}
+
+/**
+ * Forward units [from, to). Heads outer: per head, one pass of scores over its keys, then one of
+ * values (each operand alone stays in L2; [B, S, H, D] heads are packed first, so no line holds
+ * another head's data). Queries outer (shared keys): scores and values per unit, the gathered rows
+ * serving every head from L1.
+ */
+static void *attend_work(void *arg) {
+  const sa_job *j = arg;
+  const sa_dims *d = j->d;
+  const size_t b = j->b, Sq = d->Sq, Sk = d->Sk, Dk = d->Dk, Dv = d->Dv;
+  float *w = j->buf;
+  if (!heads_outer(d)) {
+    for (size_t u = j->from; u < j->to; u++) {
+      size_t h, i;
+      sa_unit(d, u, &h, &i);
+      size_t n = attend_scores(j, j->K + b * d->k.b + h * d->k.h, d->k.s, h, i);
+      attend_values(j, j->V + b * d->v.b + h * d->v.h, d->v.s, h, i, w, n);
+    }
+    return NULL;
+  }
+  float *packed = j->buf + d->kSel + VL;
+  for (size_t u0 = j->from; u0 < j->to;) {
+    const size_t h = u0 / Sq, i0 = u0 % Sq, i1 = (h + 1) * Sq < j->to ? Sq : j->to - h * Sq;
+    const float *K = j->K + b * d->k.b + h * d->k.h, *V = j->V + b * d->v.b + h * d->v.h;
+    size_t ks = d->k.s, vs = d->v.s;
+    if (j->pack && ks != Dk) pack_rows(K, ks, Dk, Sk, packed), K = packed, ks = Dk;
+    for (size_t i = i0; i < i1; i++) {
+      attend_scores(j, K, ks, h, i);
+    }
+    if (j->pack && vs != Dv) pack_rows(V, vs, Dv, Sk, packed), V = packed, vs = Dv;
+    const float *P = j->P + b * d->p.b + h * d->p.h;
+    for (size_t i = i0; i < i1; i++) {
+      // w from p's row: the slots' probabilities in order.
+      const size_t n = (size_t)j->cnt[i];
+      const int32_t *slots = j->slots + i * d->kSel;
+      for (size_t t = 0; t < n; t++) w[t] = P[i * d->p.s + (size_t)slots[t]];
+      attend_values(j, V, vs, h, i, w, n);
+    }
+    u0 = h * Sq + i1;
+  }
+  return NULL;
+}
+
+/**
+ * Backward of one (head, query) from the saved p: dp = dy·v, ds = scale·p⊙(dp − Σp·dp); dq = Σ ds·k,
+ * dk += ds·q, dv += p·dy. Only slots with p ≠ 0 (the valid ones) contribute, in slot order.
+ */
+R1_VECTOR static void attend_one_grad(const sa_job *j, size_t h, size_t i) {
+  const sa_dims *d = j->d;
+  const size_t Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b;
+  const size_t qo = b * d->q.b + h * d->q.h + i * d->q.s;
+  const float *p = j->P + b * d->p.b + h * d->p.h + i * d->p.s;
+  const float *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s, *q = j->Q + qo;
+  const int32_t *ir = j->I + (b * d->Sq + i) * kSel;
+  const float *K = j->K + b * d->k.b + h * d->k.h, *V = j->V + b * d->v.b + h * d->v.h;
+  float *DK = j->DK + b * d->k.b + h * d->k.h, *DV = j->DV + b * d->v.b + h * d->v.h;
+  // The contributing slots: their keys, probabilities; then dp, ds over them.
+  int32_t *keys = (int32_t *)j->buf;
+  float *ps = j->buf + kSel, *ds = ps + kSel;
+  size_t n = 0;
+  for (size_t s = 0; s < kSel; s++) {
+    const int32_t jj = ir[s];
+    if (p[s] == 0 || jj < 0 || (size_t)jj >= d->Sk) continue;
+    keys[n] = jj;
+    ps[n++] = p[s];
+  }
+  dots16(g, V, d->v.s, Dv, keys, n, ds); // dp
+  float dot = 0;
+  for (size_t t = 0; t < n; t++) dot += ps[t] * ds[t];
+  for (size_t t = 0; t < n; t++) ds[t] = j->scale * ps[t] * (ds[t] - dot);
+  weighted_rows(ds, K, d->k.s, Dk, keys, n, j->DQ + qo);
+  for (size_t t = 0; t < n; t++) {
+    axpy(ds[t], q, DK + (size_t)keys[t] * d->k.s, Dk);
+    axpy(ps[t], g, DV + (size_t)keys[t] * d->v.s, Dv);
+  }
+}
+
+static void *attend_grad_work(void *arg) {
+  const sa_job *j = arg;
+  for (size_t u = j->from; u < j->to; u++) {
+    size_t h, i;
+    sa_unit(j->d, u, &h, &i);
+    attend_one_grad(j, h, i);
+  }
+  return NULL;
+}
+
+/**
+ * Runs fn over units [0, units) of `base` on up to `workers` threads, each with its own scratch of
+ * `per` floats; whole_heads: split only at head boundaries (the backward's dk, dv rows of a head belong
+ * to one thread). False when out of memory.
+ */
+static bool sa_run(void *(*fn)(void *), const sa_job *base, size_t units, int workers, size_t per, bool whole_heads) {
+  const size_t H = base->d->H, Sq = base->d->Sq;
+  if (whole_heads && (size_t)workers > H) workers = (int)H;
+  if ((size_t)workers > units) workers = units ? (int)units : 1;
+  sa_job jobs[DSA_MAX_WORKERS];
+  float *bufs = malloc(sizeof(float) * per * workers);
+  if (!bufs) return false;
+  for (int w = 0; w < workers; w++) {
+    jobs[w] = *base;
+    jobs[w].buf = bufs + per * w;
+    if (whole_heads) {
+      jobs[w].from = H * w / workers * Sq;
+      jobs[w].to = H * (w + 1) / workers * Sq;
+    } else {
+      jobs[w].from = units * w / workers;
+      jobs[w].to = units * (w + 1) / workers;
+    }
+  }
+  run_workers(fn, jobs, sizeof(sa_job), workers);
+  free(bufs);
+  return true;
+}
+
+/**
+ * sparseAttention(q, k, v, indices, mask, o, p, B, H, Hk, Sq, Sk, Dk, Dv, kSel, bshd, scale, causal):
+ * the forward of sparse_attention.ts. q [B, H, Sq, Dk], k [B, Hk, Sk, Dk], v [B, Hk, Sk, Dv] (Hk = H or
+ * 1), indices [B, Sq, kSel], mask [B, Sk] or null → o [B, H, Sq, Dv], p [B, H, Sq, kSel]; every
+ * operand [B, S, H, D] instead when bshd. (head, query) units spread over the worker threads; each
+ * output element is computed by one of them, in a fixed order.
+ */
+static napi_value sparse_attention(napi_env env, napi_callback_info info) {
+  r1_args a;
+  if (!r1_args_init(&a, env, info, "sparseAttention", 18)) return NULL;
+  size_t nq, nk, nv, ni, nm, no, np;
+  float *Q = r1_f32(&a, 0, &nq, false), *K = r1_f32(&a, 1, &nk, false), *V = r1_f32(&a, 2, &nv, false);
+  int32_t *I = r1_i32(&a, 3, &ni, false);
+  float *M = r1_f32(&a, 4, &nm, true), *O = r1_f32(&a, 5, &no, false), *P = r1_f32(&a, 6, &np, false);
+  sa_dims d;
+  if (!sa_read_dims(&a, 7, &d)) return NULL;
+  float scale = (float)r1_num(&a, 16);
+  bool causal = r1_bool(&a, 17);
+  if (!a.ok) return NULL;
+  const size_t B = d.B, H = d.H, Sq = d.Sq, Sk = d.Sk, kSel = d.kSel;
+  if (!r1_fits(&a, "q", B * H * Sq * d.Dk, nq) || !r1_fits(&a, "k", B * d.Hk * Sk * d.Dk, nk) ||
+      !r1_fits(&a, "v", B * d.Hk * Sk * d.Dv, nv) || !r1_fits(&a, "indices", B * Sq * kSel, ni) ||
+      (M && !r1_fits(&a, "mask", B * Sk, nm)) || !r1_fits(&a, "o", B * H * Sq * d.Dv, no) ||
+      !r1_fits(&a, "p", B * H * Sq * kSel, np))
+    return NULL;
+  int64_t *seen = malloc(sizeof(int64_t) * (Sk + 1));
+  int32_t *lists = malloc(sizeof(int32_t) * (Sq * (2 * kSel + 1) + 1));
+  bool ok = seen && lists;
+  if (ok) {
+    for (size_t j = 0; j < Sk; j++) seen[j] = -1;
+    int32_t *cnt = lists, *slots = lists + Sq, *keys = slots + Sq * kSel;
+    int workers = dsa_workers((double)Sq * H * kSel * (d.Dk + d.Dv));
+    for (size_t b = 0; b < B && ok; b++) {
+      valid_slots(&d, I + b * Sq * kSel, M ? M + b * Sk : NULL, causal, seen, (int64_t)(b * Sq), cnt, slots, keys);
+      // Packing copies one head's rows (at most 32 MiB of them per thread).
+      const size_t rows = Sk * (d.Dk > d.Dv ? d.Dk : d.Dv);
+      const bool pack = heads_outer(&d) && d.bshd && rows <= (8u << 20);
+      sa_job job = {&d, Q, K, V, NULL, O, P, NULL, NULL, NULL, I, scale, b, cnt, slots, keys, 0, 0, NULL, pack};
+      ok = sa_run(attend_work, &job, H * Sq, workers, kSel + VL + (pack ? rows : 0), false);
+    }
+  }
+  free(seen), free(lists);
+  if (!ok) return (void)r1_fail(&a, "out of memory"), NULL;
+  return NULL;
+}
+
+/**
+ * sparseAttentionGrad(q, k, v, indices, p, dy, dq, dk, dv, B, H, Hk, Sq, Sk, Dk, Dv, kSel, bshd, scale):
+ * the backward of sparse_attention.ts from the saved p (0 in invalid slots); shared-head dk, dv sum
+ * over the heads. dy, p have o's and p's layouts. Per-head keys: whole heads spread over the worker
+ * threads (a head's dk, dv rows are its own); shared keys: one thread, queries in order (the JS's
+ * summation order).
+ */
+static napi_value sparse_attention_grad(napi_env env, napi_callback_info info) {
+  r1_args a;
+  if (!r1_args_init(&a, env, info, "sparseAttentionGrad", 19)) return NULL;
+  size_t nq, nk, nv, ni, np, ng, ndq, ndk, ndv;
+  float *Q = r1_f32(&a, 0, &nq, false), *K = r1_f32(&a, 1, &nk, false), *V = r1_f32(&a, 2, &nv, false);
+  int32_t *I = r1_i32(&a, 3, &ni, false);
+  float *P = r1_f32(&a, 4, &np, false), *G = r1_f32(&a, 5, &ng, false), *DQ = r1_f32(&a, 6, &ndq, false),
+        *DK = r1_f32(&a, 7, &ndk, false), *DV = r1_f32(&a, 8, &ndv, false);
+  sa_dims d;
+  if (!sa_read_dims(&a, 9, &d)) return NULL;
+  float scale = (float)r1_num(&a, 18);
+  if (!a.ok) return NULL;
+  const size_t B = d.B, H = d.H, Sq = d.Sq, Sk = d.Sk, kSel = d.kSel;
+  const size_t nQ = B * H * Sq * d.Dk, nK = B * d.Hk * Sk * d.Dk, nV = B * d.Hk * Sk * d.Dv;
+  if (!r1_fits(&a, "q", nQ, nq) || !r1_fits(&a, "k", nK, nk) || !r1_fits(&a, "v", nV, nv) ||
+      !r1_fits(&a, "indices", B * Sq * kSel, ni) || !r1_fits(&a, "p", B * H * Sq * kSel, np) ||
+      !r1_fits(&a, "dy", B * H * Sq * d.Dv, ng) || !r1_fits(&a, "dq", nQ, ndq) || !r1_fits(&a, "dk", nK, ndk) ||
+      !r1_fits(&a, "dv", nV, ndv))
+    return NULL;
+  memset(DQ, 0, sizeof(float) * nQ);
+  memset(DK, 0, sizeof(float) * nK);
+  memset(DV, 0, sizeof(float) * nV);
+  const bool split = heads_outer(&d);
+  int workers = split ? dsa_workers((double)Sq * H * kSel * (2 * d.Dk + 2 * d.Dv)) : 1;
+  bool ok = true;
+  for (size_t b = 0; b < B && ok; b++) {
+    sa_job job = {&d, Q, K, V, G, NULL, P, DQ, DK, DV, I, scale, b, NULL, NULL, NULL, 0, 0, NULL, false};
+    ok = sa_run(attend_grad_work, &job, H * Sq, workers, 3 * kSel + VL, split);
+  }
+  if (!ok) return (void)r1_fail(&a, "out of memory"), NULL;
+  return NULL;
+}
+
 const r1_fn r1_dsa_fns[] = {
+    {"indexerTopK", indexer_top_k},
+    {"chunkTopK", chunk_top_k},
+    {"sparseAttention", sparse_attention},
+    {"sparseAttentionGrad", sparse_attention_grad},
     {NULL, NULL},
 };

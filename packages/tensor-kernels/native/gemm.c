@@ -6,6 +6,7 @@
 //     c[i] = op(a[i]) · op(b[i]) for i < batch, row-major; op(x) = xᵀ when trans*; stride* (elements)
 //     between consecutive batch items of a and b (0 broadcasts one matrix); c is dense [batch, m, n].
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,9 @@ typedef void (*cblas_sgemm_t)(int, int, int, int, int, int, float, const float *
 typedef void (*set_threads_t)(int);
 typedef int (*get_threads_t)(void);
 
+typedef void (*cblas_sgemv_t)(int, int, int, int, float, const float *, int, const float *, int, float, float *, int);
 static cblas_sgemm_t sgemm = NULL;
+static cblas_sgemv_t sgemv = NULL;
 static set_threads_t set_threads = NULL;
 static get_threads_t get_threads = NULL;
 static char blas_path[512] = "";
@@ -53,6 +56,7 @@ void r1_load_blas(void) {
     cblas_sgemm_t f = (cblas_sgemm_t)dlsym(h, "cblas_sgemm");
     if (!f) { dlclose(h); continue; }
     sgemm = f;
+    sgemv = (cblas_sgemv_t)dlsym(h, "cblas_sgemv");
     set_threads = (set_threads_t)dlsym(h, "openblas_set_num_threads");
     if (!set_threads) set_threads = (set_threads_t)dlsym(h, "bli_thread_set_num_threads");
     get_threads = (get_threads_t)dlsym(h, "openblas_get_num_threads");
@@ -60,6 +64,62 @@ void r1_load_blas(void) {
     snprintf(blas_path, sizeof blas_path, "%s", candidates[i]);
     return;
   }
+}
+
+#define MAX_WORKERS 16
+
+/** Products from..to of one strided batched call. */
+typedef struct {
+  const float *A, *B;
+  float *C;
+  bool ta, tb;
+  int m, n, k, lda, ldb;
+  int64_t stride_a, stride_b, from, to;
+} batch_job;
+
+/** Products with at most this many rows run as matrix–vector products: GEMM would pack all of B for them. */
+#define GEMV_ROWS 4
+
+/** C = op(A)·op(B) of one product, one row at a time: y = op(B)ᵀ·x per row x of op(A) (decoding's shapes). */
+static void by_rows(const batch_job *j, const float *A, const float *B, float *C) {
+  for (int r = 0; r < j->m; r++) {
+    const float *x = j->ta ? A + r : A + (int64_t)r * j->k;
+    const int incx = j->ta ? j->m : 1;
+    if (j->tb) sgemv(ROW_MAJOR, NO_TRANS, j->n, j->k, 1.0f, B, j->k, x, incx, 0.0f, C + (int64_t)r * j->n, 1); // B [n, k]
+    else sgemv(ROW_MAJOR, TRANS, j->k, j->n, 1.0f, B, j->n, x, incx, 0.0f, C + (int64_t)r * j->n, 1); // B [k, n]
+  }
+}
+
+static void *run_batch(void *arg) {
+  const batch_job *j = arg;
+  if (sgemv && j->m <= GEMV_ROWS) {
+    for (int64_t i = j->from; i < j->to; i++) by_rows(j, j->A + i * j->stride_a, j->B + i * j->stride_b, j->C + i * (int64_t)j->m * j->n);
+    return NULL;
+  }
+  for (int64_t i = j->from; i < j->to; i++) {
+    sgemm(ROW_MAJOR, j->ta ? TRANS : NO_TRANS, j->tb ? TRANS : NO_TRANS, j->m, j->n, j->k, 1.0f, j->A + i * j->stride_a,
+          j->lda, j->B + i * j->stride_b, j->ldb, 0.0f, j->C + i * (int64_t)j->m * j->n, j->n);
+  }
+  return NULL;
+}
+
+bool r1_have_blas(void) { return sgemm != NULL; }
+
+void r1_blas_serial(void) { use_threads(1); }
+
+void r1_sgemm(bool serial, bool transA, bool transB, int m, int n, int k, const float *A, int lda, const float *B, int ldb,
+              float *C, int ldc) {
+  if (!serial) use_threads((int64_t)m * n * k < SMALL_GEMM ? 1 : max_threads);
+  if (sgemv && m <= GEMV_ROWS) { // a few rows: matrix–vector products, B is not packed
+    for (int r = 0; r < m; r++) {
+      const float *x = transA ? A + r : A + (int64_t)r * lda;
+      const int incx = transA ? lda : 1;
+      if (transB) sgemv(ROW_MAJOR, NO_TRANS, n, k, 1.0f, B, ldb, x, incx, 0.0f, C + (int64_t)r * ldc, 1);
+      else sgemv(ROW_MAJOR, TRANS, k, n, 1.0f, B, ldb, x, incx, 0.0f, C + (int64_t)r * ldc, 1);
+    }
+    return;
+  }
+  sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
 }
 
 static napi_value gemm(napi_env env, napi_callback_info info) {
@@ -88,11 +148,33 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     m *= batch;
     batch = 1;
   }
-  use_threads(batch * m * n * k < SMALL_GEMM ? 1 : max_threads);
-  for (int64_t i = 0; i < batch; i++) {
-    sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, (int)m, (int)n, (int)k, 1.0f, A + i * stride_a,
-          lda, B + i * stride_b, ldb, 0.0f, C + i * m * n, (int)n);
+  batch_job job = {A, B, C, ta, tb, (int)m, (int)n, (int)k, lda, ldb, stride_a, stride_b, 0, batch};
+  const int64_t each = m * n * k;
+  // Many small products (attention's [B·H] heads): the batch split over threads, each product on one
+  // thread — BLAS's own threading would wake and join its pool once per small product.
+  if (batch >= 2 && each < SMALL_GEMM && max_threads > 1 && batch * each >= SMALL_GEMM) {
+    use_threads(1);
+    int workers = max_threads < batch ? max_threads : (int)batch;
+    if (workers > MAX_WORKERS) workers = MAX_WORKERS;
+    pthread_t tid[MAX_WORKERS];
+    batch_job jobs[MAX_WORKERS];
+    int started = 0;
+    for (int w = 0; w < workers; w++) {
+      jobs[w] = job;
+      jobs[w].from = batch * w / workers;
+      jobs[w].to = batch * (w + 1) / workers;
+    }
+    for (int w = 1; w < workers; w++) {
+      if (pthread_create(&tid[w], NULL, run_batch, &jobs[w]) != 0) break;
+      started = w;
+    }
+    run_batch(&jobs[0]);
+    for (int w = 1; w <= started; w++) pthread_join(tid[w], NULL);
+    for (int w = started + 1; w < workers; w++) run_batch(&jobs[w]); // threads that failed to start
+    return NULL;
   }
+  use_threads(batch * each < SMALL_GEMM ? 1 : max_threads);
+  run_batch(&job);
   return NULL;
 }
 

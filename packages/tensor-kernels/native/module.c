@@ -4,6 +4,7 @@
 //   gemm.c   BatchMatMul on the system BLAS (found with dlopen; none found → `library()` is null)
 //   train.c  the fused training kernels (AdamW, RMSNorm, masked softmax, SwiGLU, token log-probs)
 //   dsa.c    DeepSeek sparse attention: the indexer's top-k and the gathered attention
+//   moe.c    the MoE experts' forward (gather, SwiGLU products, weighted combine)
 //   copy.c   strided copies behind the wasm backend's slice/split/concat/pad/tile/transpose
 // Each kernel computes what the package's JS kernel computes, in the same float32/float64 order, so
 // the addon changes speed, not results (tests compare the two).
@@ -142,7 +143,7 @@ static napi_value init(napi_env env, napi_value exports) {
   r1_load_blas();
   if (add_all(env, exports, r1_gemm_fns) != napi_ok || add_all(env, exports, r1_train_fns) != napi_ok ||
       add_all(env, exports, r1_dsa_fns) != napi_ok ||
-      add_all(env, exports, r1_copy_fns) != napi_ok)
+      add_all(env, exports, r1_copy_fns) != napi_ok || add_all(env, exports, r1_moe_fns) != napi_ok)
     return NULL;
   return exports;
 }

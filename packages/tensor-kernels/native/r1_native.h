@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <node_api.h>
 
 #define R1_MAX_ARGS 24
@@ -50,8 +51,44 @@ extern const r1_fn r1_gemm_fns[];
 extern const r1_fn r1_train_fns[];
 extern const r1_fn r1_dsa_fns[];
 extern const r1_fn r1_copy_fns[];
+extern const r1_fn r1_moe_fns[];
 /** Loads the system BLAS (gemm.c); called once at module load. */
 void r1_load_blas(void);
+
+/** Whether a system BLAS was found (gemm.c). */
+bool r1_have_blas(void);
+/** Makes the BLAS run each product on its calling thread; from the main thread, before worker threads call r1_sgemm. */
+void r1_blas_serial(void);
+/**
+ * C = op(A)·op(B) (row-major, alpha 1, beta 0) on the system BLAS (gemm.c); op(x) = xᵀ when trans*.
+ * serial: BLAS threads left as they are (a worker thread, after r1_blas_serial()); otherwise (main
+ * thread only) products under the small-GEMM size run on the calling thread, larger ones on BLAS's
+ * threads. Only call when r1_have_blas().
+ */
+void r1_sgemm(bool serial, bool transA, bool transB, int m, int n, int k, const float *A, int lda, const float *B,
+              int ldb, float *C, int ldc);
+
+/** e^x in float32, within 2 ulp of the true value; 0 below −87.3 (where float32 runs out), ∞ above 88.7. */
+static inline float r1_expf(float x) {
+  const float lo = -87.3365448f, hi = 88.7228391f;
+  float xc = x < lo ? lo : (x > hi ? hi : x);
+  float n = floorf(xc * 1.44269504088896341f + 0.5f);
+  float r = xc - n * 0.693359375f; // ln 2 in two parts (Cody–Waite)
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  // 2^n built in two halves so n = 128 (x near hi) does not overflow the exponent field.
+  int32_t n1 = (int32_t)n >> 1, n2 = (int32_t)n - n1;
+  union { int32_t i; float f; } s1 = {.i = (n1 + 127) << 23}, s2 = {.i = (n2 + 127) << 23};
+  float y = p * s1.f * s2.f;
+  y = x < lo ? 0.0f : y;
+  return x > hi ? INFINITY : y;
+}
 
 // Hot loops are compiled for several x86-64 levels and picked at load time (the addon is built on
 // the machine that runs it, but containers move); elsewhere the compiler's default target.

@@ -8,28 +8,6 @@
 #include <string.h>
 #include "r1_native.h"
 
-/** e^x in float32, within 2 ulp of the true value; 0 below −87.3 (where float32 runs out), ∞ above 88.7. */
-static inline float r1_expf(float x) {
-  const float lo = -87.3365448f, hi = 88.7228391f;
-  float xc = x < lo ? lo : (x > hi ? hi : x);
-  float n = floorf(xc * 1.44269504088896341f + 0.5f);
-  float r = xc - n * 0.693359375f; // ln 2 in two parts (Cody–Waite)
-  r = r + n * 2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  // 2^n built in two halves so n = 128 (x near hi) does not overflow the exponent field.
-  int32_t n1 = (int32_t)n >> 1, n2 = (int32_t)n - n1;
-  union { int32_t i; float f; } s1 = {.i = (n1 + 127) << 23}, s2 = {.i = (n2 + 127) << 23};
-  float y = p * s1.f * s2.f;
-  y = x < lo ? 0.0f : y;
-  return x > hi ? INFINITY : y;
-}
-
 // --------------------------------------------------------------------------------------- AdamW
 
 /**

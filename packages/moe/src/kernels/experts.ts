@@ -104,16 +104,35 @@ function swigluBackRows(C: Float32Array, SG: Float32Array, off: number, Q: Float
   return dots;
 }
 
+/**
+ * Below this many rows an expert's gate and up products run separately: stacking [W_g; W_u] copies
+ * 2·I·D floats, more than the products' own work when a block has a few rows (decoding).
+ */
+const STACK_MIN_ROWS = 32;
+
 /** g|u = x·[W_g; W_u]ᵀ of every block's rows, written into `cache` ([Σ n, 2I] blocks). */
 function gateUp(mem: Memory, x: TensorInfo, plan: ExpertPlan, weights: ExpertWeights[], cache: TensorInfo): void {
   plan.blocks.forEach((block, e) => {
-    if (block.tokens.length === 0) return;
+    const n = block.tokens.length;
+    if (n === 0) return;
     const xe = block.pairs ? gatherRows(mem, x, block.tokens) : x; // [n, D]
-    const wgu = stackGateUp(mem, weights[e]); // [2I, D]
-    const gu = mem.matMul(xe, wgu, false, true); // [n, 2I]
-    mem.f32(cache).set(mem.f32(gu), block.offset);
+    if (n >= STACK_MIN_ROWS) {
+      const wgu = stackGateUp(mem, weights[e]); // [2I, D]
+      const gu = mem.matMul(xe, wgu, false, true); // [n, 2I]
+      mem.f32(cache).set(mem.f32(gu), block.offset);
+      mem.free(wgu, gu);
+    } else {
+      const I = block.width;
+      const g = mem.matMul(xe, weights[e][0], false, true); // [n, I]
+      const u = mem.matMul(xe, weights[e][1], false, true); // [n, I]
+      const [C, G, U] = [mem.f32(cache), mem.f32(g), mem.f32(u)];
+      for (let r = 0; r < n; r++) {
+        C.set(G.subarray(r * I, (r + 1) * I), block.offset + r * 2 * I);
+        C.set(U.subarray(r * I, (r + 1) * I), block.offset + r * 2 * I + I);
+      }
+      mem.free(g, u);
+    }
     if (block.pairs) mem.free(xe);
-    mem.free(wgu, gu);
   });
 }
 
@@ -128,6 +147,10 @@ export function expertsForward(mem: Memory, x: TensorInfo, weight: TensorInfo, i
   const plan = planOf(mem, indices, weights, shared);
   if (cache.shape[0] !== plan.size) throw new RangeError(`MoeExperts: cache must hold ${plan.size} floats, got ${cache.shape[0]}`);
   const y = mem.alloc([T, D]);
+  if (mem.native) {
+    forwardNative(mem, x, y, weight, cache, plan, weights);
+    return y;
+  }
   mem.f32(y).fill(0);
   gateUp(mem, x, plan, weights, cache);
   const sg = mem.sigmoid(cache); // σ(g) | σ(u) of every row; the σ(u) half is unused
@@ -150,6 +173,37 @@ export function expertsForward(mem: Memory, x: TensorInfo, weight: TensorInfo, i
   return y;
 }
 
+/** A plan flattened for the native addon: blocks' rows concatenated (tokens, routing weights, pair indices, −1 for shared rows). */
+function flatPlan(plan: ExpertPlan, w: Float32Array | null) {
+  const E = plan.blocks.length;
+  const starts = new Int32Array(E + 1);
+  plan.blocks.forEach((b, e) => (starts[e + 1] = starts[e] + b.tokens.length));
+  const tokens = new Int32Array(starts[E]);
+  const rowW = new Float32Array(starts[E]);
+  const pairs = new Int32Array(starts[E]).fill(-1);
+  plan.blocks.forEach((b, e) => {
+    tokens.set(b.tokens, starts[e]);
+    if (w) rowW.set(rowWeights(b, w), starts[e]);
+    if (b.pairs) pairs.set(b.pairs, starts[e]);
+  });
+  const order = blockOrder(plan);
+  return {
+    starts, tokens, rowW, pairs,
+    order: Int32Array.from(order),
+    sharedFirst: plan.blocks[order[0]]?.pairs === null,
+    offsets: Float64Array.from(plan.blocks, (b) => b.offset),
+    widths: Int32Array.from(plan.blocks, (b) => b.width),
+  };
+}
+
+const viewsOf = (mem: Memory, ts: TensorInfo[][]) => ts.flatMap((triple) => triple.map((t) => mem.f32(t)));
+
+/** {@link expertsForward}'s work in one native call (the addon's moeForward, on BLAS): same cache, same combine. */
+function forwardNative(mem: Memory, x: TensorInfo, y: TensorInfo, weight: TensorInfo, cache: TensorInfo, plan: ExpertPlan, weights: ExpertWeights[]): void {
+  const f = flatPlan(plan, mem.f32(weight));
+  mem.native!.moeForward(mem.f32(x), mem.f32(y), mem.f32(cache), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, f.rowW, f.order, x.shape[1], f.sharedFirst);
+}
+
 /**
  * Backward of {@link expertsForward} except dx: with q = dy[t]·W_d per row, da = w·q,
  * dw[t,k] = q·a, dW_d = dyᵀ·(w ⊙ a), (dg, du) = siluMul′(da), d[W_g; W_u] = (dg|du)ᵀ·x.
@@ -160,6 +214,13 @@ export function expertsBackward(mem: Memory, dy: TensorInfo, x: TensorInfo, weig
   const plan = planOf(mem, indices, weights, shared);
   const dweight = mem.alloc(weight.shape);
   const dgu = mem.alloc([plan.size]);
+  if (mem.native) {
+    const dW = weights.flatMap((triple) => triple.map((t) => mem.alloc(t.shape))); // every output first: views go stale as the heap grows
+    const f = flatPlan(plan, mem.f32(weight));
+    const dWv = dW.map((t) => mem.f32(t));
+    mem.native.moeBackward(mem.f32(dy), mem.f32(x), mem.f32(cache), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, f.rowW, f.pairs, mem.f32(dweight), mem.f32(dgu), dWv, D);
+    return [dweight, dgu, ...dW];
+  }
   mem.f32(dweight).fill(0);
   const sg = mem.sigmoid(cache); // σ(g) | σ(u), recomputed in one call rather than cached
   const dW: TensorInfo[] = [];
@@ -207,6 +268,11 @@ export function expertsBackward(mem: Memory, dy: TensorInfo, x: TensorInfo, weig
 export function expertsGradX(mem: Memory, dgu: TensorInfo, indices: TensorInfo, weights: ExpertWeights[], shared: boolean, T: number, D: number): TensorInfo {
   const plan = planOf(mem, indices, weights, shared);
   const dx = mem.alloc([T, D]);
+  if (mem.native) {
+    const f = flatPlan(plan, null);
+    mem.native.moeGradX(mem.f32(dgu), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, f.order, mem.f32(dx), D, f.sharedFirst);
+    return dx;
+  }
   mem.f32(dx).fill(0);
   for (const e of blockOrder(plan)) {
     const block = plan.blocks[e];

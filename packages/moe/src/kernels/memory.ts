@@ -1,7 +1,8 @@
 // Backend buffers for the MoE kernels: allocate, view, free and multiply TensorInfos that live on the
 // cpu or wasm backend without going through the engine (no per-op dispatch, no tracked tensors).
 import * as tf from '@tensorflow/tfjs';
-import { currentGemm } from '@r1-ts/tensor-kernels';
+import { currentGemm, nativeKernels } from '@r1-ts/tensor-kernels';
+import type { NativeAddon } from '@r1-ts/tensor-kernels';
 import type { DataId, DataType, KernelBackend, TensorInfo, TypedArray } from '@tensorflow/tfjs';
 
 /** What the MoE kernels need from a backend. Views go stale when the wasm heap grows: take them after the last `alloc`/`matMul`. */
@@ -18,6 +19,8 @@ export interface Memory {
   matMul(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): TensorInfo;
   /** σ(t) elementwise through the backend's Sigmoid kernel (vectorised on wasm). */
   sigmoid(t: TensorInfo): TensorInfo;
+  /** The native addon when its loops are on and BatchMatMul runs on BLAS (the native MoE forward needs both), else null. */
+  native: NativeAddon | null;
 }
 
 interface WasmLike extends KernelBackend {
@@ -54,6 +57,7 @@ export function memoryOf(backend: KernelBackend, backendName: string, transposeI
   if (!sigmoidKernel) throw new Error(`MoE kernels: no Sigmoid kernel on backend '${backendName}'`);
   const explicitTranspose = transposeInJs;
   const sigmoid = (x: TensorInfo) => sigmoidKernel.kernelFunc({ inputs: { x }, backend, attrs: {} }) as TensorInfo;
+  const native = currentGemm().name === 'blas' ? nativeKernels() : null;
   let mem: Memory;
   if (backendName === 'wasm') {
     const wasm = backend as WasmLike;
@@ -64,6 +68,7 @@ export function memoryOf(backend: KernelBackend, backendName: string, transposeI
       free: (...ts) => ts.forEach((t) => backend.disposeData(t.dataId)),
       matMul: (a, b, ta, tb) => gemm(a, b, ta, tb),
       sigmoid,
+      native,
     };
   } else {
     const cpu = backend as CpuLike;
@@ -75,6 +80,7 @@ export function memoryOf(backend: KernelBackend, backendName: string, transposeI
       free: (...ts) => ts.forEach((t) => backend.disposeData(t.dataId)),
       matMul: (a, b, ta, tb) => gemm(a, b, ta, tb),
       sigmoid,
+      native,
     };
   }
   function gemm(a: TensorInfo, b: TensorInfo, ta: boolean, tb: boolean): TensorInfo {

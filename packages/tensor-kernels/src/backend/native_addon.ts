@@ -6,7 +6,18 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-/** The addon's functions (native/gemm.c, native/train.c, native/dsa.c). Sizes are element counts. */
+/**
+ * The native addon's functions (native/*.c), for r1-ts's own kernel packages: each works on typed-array
+ * views of tfjs's memory, sizes are element counts, and bad sizes throw a RangeError naming the
+ * function and the array. Internal: may change between minor versions.
+ *
+ * @example
+ * ```ts
+ * import { nativeKernels, type NativeAddon } from '@r1-ts/tensor-kernels';
+ * const native: NativeAddon | null = nativeKernels();
+ * console.log(native ? 'C loops' : 'JS loops');
+ * ```
+ */
 export interface NativeAddon {
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
   /** The BLAS library found, or null (then `gemm` throws). */
@@ -23,8 +34,21 @@ export interface NativeAddon {
   siluMulGrad(gate: Float32Array, up: Float32Array, dy: Float32Array, dGate: Float32Array, dUp: Float32Array): void;
   tokenLogProbs(logits: Float32Array, targets: Int32Array, y: Float32Array, V: number): void;
   tokenLogProbsGrad(logits: Float32Array, targets: Int32Array, dy: Float32Array, dl: Float32Array, V: number): void;
+  /** DSA indexer top-k (kernels/indexer_topk.ts): q [B, Sq, Hi, Di], w [B, Sq, Hi], k [B, Sk, Di], mask [B, Sk] → out [B, Sq, topk]. */
+  indexerTopK(q: Float32Array, w: Float32Array, k: Float32Array, mask: Float32Array | null, out: Int32Array, B: number, Sq: number, Sk: number, Hi: number, Di: number, topk: number, scale: number): void;
+  /** The streaming top-k over one block of indexer dots [Cq, Hi, width] (chunkTopK of kernels/indexer_topk.ts). */
+  chunkTopK(dots: Float32Array, w: Float32Array, mask: Float32Array | null, out: Int32Array, Cq: number, Hi: number, width: number, firstPos: number, topk: number, scale: number, outOff: number): void;
+  /** Gathered sparse attention (kernels/sparse_attention.ts); Hk = H or 1 (shared keys); bshd = [B, S, H, D] operands. */
+  sparseAttention(q: Float32Array, k: Float32Array, v: Float32Array, indices: Int32Array, mask: Float32Array | null, o: Float32Array, p: Float32Array, B: number, H: number, Hk: number, Sq: number, Sk: number, Dk: number, Dv: number, kSel: number, bshd: boolean, scale: number, causal: boolean): void;
+  sparseAttentionGrad(q: Float32Array, k: Float32Array, v: Float32Array, indices: Int32Array, p: Float32Array, dy: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, B: number, H: number, Hk: number, Sq: number, Sk: number, Dk: number, Dv: number, kSel: number, bshd: boolean, scale: number): void;
   /** desc = [rank, srcOffset, dstOffset, run, dims…, srcStrides…, dstStrides…] (see native/copy.c). */
   stridedCopy(src: ArrayBufferView, dst: ArrayBufferView, elemBytes: number, desc: Float64Array): void;
+  /** The MoE experts' forward (native/moe.c; needs BLAS). */
+  moeForward(x: Float32Array, y: Float32Array, cache: Float32Array, weights: Float32Array[], tokens: Int32Array, starts: Int32Array, offsets: Float64Array, widths: Int32Array, rowWeights: Float32Array, order: Int32Array, D: number, sharedFirst: boolean): void;
+  /** The MoE experts' backward without dx (native/moe.c). */
+  moeBackward(dy: Float32Array, x: Float32Array, cache: Float32Array, weights: Float32Array[], tokens: Int32Array, starts: Int32Array, offsets: Float64Array, widths: Int32Array, rowWeights: Float32Array, pairs: Int32Array, dweight: Float32Array, dgu: Float32Array, dW: Float32Array[], D: number): void;
+  /** dx of the MoE experts (native/moe.c). */
+  moeGradX(dgu: Float32Array, weights: Float32Array[], tokens: Int32Array, starts: Int32Array, offsets: Float64Array, widths: Int32Array, order: Int32Array, dx: Float32Array, D: number, sharedFirst: boolean): void;
 }
 
 let addon: NativeAddon | null | undefined;
@@ -75,7 +99,18 @@ export function useNativeKernels(on: boolean): boolean {
   return nativeKernels() !== null;
 }
 
-/** The addon when the fused kernels should use it, else null (the JS loops run). */
+/**
+ * The native addon when the fused kernels should use it, else null (the JS loops run): off with
+ * {@link useNativeKernels}(false) or `R1_NATIVE=off`, or when the addon is not built.
+ *
+ * @example
+ * ```ts
+ * import { nativeKernels } from '@r1-ts/tensor-kernels';
+ * const native = nativeKernels();
+ * const y = new Float32Array(4);
+ * if (native) native.siluMul(new Float32Array([1, 2, 3, 4]), new Float32Array(4).fill(1), y);
+ * ```
+ */
 export function nativeKernels(): NativeAddon | null {
   return kernelsOn ? loadNativeAddon() : null;
 }

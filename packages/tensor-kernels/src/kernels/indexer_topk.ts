@@ -2,8 +2,12 @@
 // steps 4–5): per query t, I[t, s] = scale·Σ_h w[t, h]·ReLU(q[t, h]·k[s]) over the allowed keys only
 // (causal, not padding), and its top-k kept in a k-entry heap. O(Sq·Sk·Hi·Di) multiply-adds, O(Sq·k)
 // memory. Ties go to the lower key index, as tf.topk. Not differentiable (selection is piecewise constant).
+// With the native addon both the kernel and chunkTopK run in C (native/dsa.c: BLAS dots by chunks of
+// queries, a threshold-filtered selection of the same sets); these loops are the fallback.
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { f32 } from './kernel_spec';
 import type { KernelArray, KernelSpec } from './kernel_spec';
+import { nativeKernels } from '../backend/native_addon';
 
 /** Kernel name: inputs q [B, Sq, Hi, Di], w [B, Sq, Hi], k [B, Sk, Di] (+ keyMask [B, Sk]) → indices [B, Sq, topk] int32. */
 export const IndexerTopK = 'R1IndexerTopK';
@@ -77,6 +81,8 @@ export function chunkTopK(
   dots: Float32Array, w: ArrayLike<number>, Cq: number, Hi: number, width: number, firstPos: number,
   topk: number, scale: number, mask: ArrayLike<number> | null, out: Int32Array, outOff: number,
 ): void {
+  const native = nativeKernels();
+  if (native) return native.chunkTopK(dots, asF32(w), mask && asF32(mask), out, Cq, Hi, width, firstPos, topk, scale, outOff);
   const hv = new Float64Array(topk); // min-heap of (value, index), worst at the root
   const hi = new Int32Array(topk);
   const row = new Float64Array(width); // the scores of one query
@@ -116,6 +122,9 @@ export function chunkTopK(
   }
 }
 
+/** A Float32Array view of `a` (itself when it is one), for the native loops. */
+const asF32 = (a: ArrayLike<number>): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
+
 /** Selected keys per query, ascending, −1 padded. */
 export const indexerTopKSpec: KernelSpec = {
   kernelName: IndexerTopK,
@@ -124,6 +133,8 @@ export const indexerTopKSpec: KernelSpec = {
     const { topk, scale } = attrs as unknown as IndexerTopKAttrs;
     const [B, Sq, Hi, Di] = q.shape;
     const Sk = k.shape[1];
+    const native = nativeKernels();
+    if (native) return native.indexerTopK(f32(q), f32(w), f32(k), keyMask ? asF32(keyMask.values) : null, out as Int32Array, B, Sq, Sk, Hi, Di, topk, scale);
     const Q = q.values, W = w.values, K = k.values;
     const M = keyMask ? keyMask.values : null;
     const hv = new Float64Array(topk); // min-heap of (value, index), worst at the root
