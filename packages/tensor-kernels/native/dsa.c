@@ -29,31 +29,7 @@ static strides strides_of(size_t H, size_t S, size_t D, bool bshd) {
 
 // ------------------------------------------------------------------------------ worker threads
 
-#define DSA_MAX_WORKERS 8
-
-/**
- * Threads for a call of about `work` multiply-adds: 1 below 2²² (starting threads costs more), else
- * the online CPUs (at most DSA_MAX_WORKERS); R1_DSA_THREADS=n caps it. Results never depend on it.
- */
-static int dsa_workers(double work) {
-  if (work < (double)(1 << 22)) return 1;
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  const char *cap = getenv("R1_DSA_THREADS");
-  if (cap && atoi(cap) >= 1 && atoi(cap) < n) n = atoi(cap);
-  return n < 1 ? 1 : (n > DSA_MAX_WORKERS ? DSA_MAX_WORKERS : (int)n);
-}
-
-/** Runs fn(args + w·size) for w < workers: w ≥ 1 on new threads, w = 0 (and any that fails to start) here. */
-static void run_workers(void *(*fn)(void *), void *args, size_t size, int workers) {
-  pthread_t tid[DSA_MAX_WORKERS];
-  bool started[DSA_MAX_WORKERS] = {false};
-  for (int w = 1; w < workers; w++) started[w] = pthread_create(&tid[w], NULL, fn, (char *)args + w * size) == 0;
-  fn(args);
-  for (int w = 1; w < workers; w++) {
-    if (started[w]) pthread_join(tid[w], NULL);
-    else fn((char *)args + w * size);
-  }
-}
+// Threads: r1_workers / r1_run_workers (module.c), shared with gemm.c's batch split.
 
 // ------------------------------------------------------------------------------ indexer top-k
 //
@@ -344,9 +320,9 @@ static napi_value indexer_top_k(napi_env env, napi_callback_info info) {
   int64_t chunk = IDX_DOTS / (Hi * Sk > 0 ? Hi * Sk : 1);
   chunk = chunk < 1 ? 1 : (chunk > Sq ? Sq : chunk);
   const int64_t chunks = B * ((Sq + chunk - 1) / chunk);
-  int workers = dsa_workers((double)B * Sq * Sk * (Hi * Di + 4) / 2);
+  int workers = r1_workers((double)B * Sq * Sk * (Hi * Di + 4) / 2);
   if (workers > chunks) workers = (int)chunks;
-  idx_job jobs[DSA_MAX_WORKERS];
+  idx_job jobs[R1_MAX_WORKERS];
   int made = 0;
   for (; made < workers; made++) {
     idx_job *j = &jobs[made];
@@ -359,7 +335,7 @@ static napi_value indexer_top_k(napi_env env, napi_callback_info info) {
   }
   if (made == workers) {
     if (jobs[0].blas) r1_blas_serial();
-    run_workers(idx_work, jobs, sizeof(idx_job), workers);
+    r1_run_workers(idx_work, jobs, sizeof(idx_job), workers);
   }
   for (int w = 0; w < made; w++) {
     free(jobs[w].dots);
@@ -671,7 +647,7 @@ static bool sa_run(void *(*fn)(void *), const sa_job *base, size_t units, int wo
   const size_t H = base->d->H, Sq = base->d->Sq;
   if (whole_heads && (size_t)workers > H) workers = (int)H;
   if ((size_t)workers > units) workers = units ? (int)units : 1;
-  sa_job jobs[DSA_MAX_WORKERS];
+  sa_job jobs[R1_MAX_WORKERS];
   float *bufs = malloc(sizeof(float) * per * workers);
   if (!bufs) return false;
   for (int w = 0; w < workers; w++) {
@@ -685,7 +661,7 @@ static bool sa_run(void *(*fn)(void *), const sa_job *base, size_t units, int wo
       jobs[w].to = units * (w + 1) / workers;
     }
   }
-  run_workers(fn, jobs, sizeof(sa_job), workers);
+  r1_run_workers(fn, jobs, sizeof(sa_job), workers);
   free(bufs);
   return true;
 }
@@ -721,7 +697,7 @@ static napi_value sparse_attention(napi_env env, napi_callback_info info) {
   if (ok) {
     for (size_t j = 0; j < Sk; j++) seen[j] = -1;
     int32_t *cnt = lists, *slots = lists + Sq, *keys = slots + Sq * kSel;
-    int workers = dsa_workers((double)Sq * H * kSel * (d.Dk + d.Dv));
+    int workers = r1_workers((double)Sq * H * kSel * (d.Dk + d.Dv));
     for (size_t b = 0; b < B && ok; b++) {
       valid_slots(&d, I + b * Sq * kSel, M ? M + b * Sk : NULL, causal, seen, (int64_t)(b * Sq), cnt, slots, keys);
       // Packing copies one head's rows (at most 32 MiB of them per thread).
@@ -766,7 +742,7 @@ static napi_value sparse_attention_grad(napi_env env, napi_callback_info info) {
   memset(DK, 0, sizeof(float) * nK);
   memset(DV, 0, sizeof(float) * nV);
   const bool split = heads_outer(&d);
-  int workers = split ? dsa_workers((double)Sq * H * kSel * (2 * d.Dk + 2 * d.Dv)) : 1;
+  int workers = split ? r1_workers((double)Sq * H * kSel * (2 * d.Dk + 2 * d.Dv)) : 1;
   bool ok = true;
   for (size_t b = 0; b < B && ok; b++) {
     sa_job job = {&d, Q, K, V, G, NULL, P, DQ, DK, DV, I, scale, b, NULL, NULL, NULL, 0, 0, NULL, false};

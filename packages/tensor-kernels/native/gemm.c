@@ -6,7 +6,6 @@
 //     c[i] = op(a[i]) · op(b[i]) for i < batch, row-major; op(x) = xᵀ when trans*; stride* (elements)
 //     between consecutive batch items of a and b (0 broadcasts one matrix); c is dense [batch, m, n].
 #include <dlfcn.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +37,10 @@ static void use_threads(int t) {
 }
 
 void r1_load_blas(void) {
+  // OpenBLAS's idle threads spin 2^28 cycles (~0.1 s) after each threaded product before sleeping; in a
+  // process that also runs tfjs's and r1-ts's own threads on a few cores they steal those cores (a `small`
+  // training step: 633 → 470 ms with 2^16). Read once, when the library loads; a user's setting wins.
+  setenv("OPENBLAS_THREAD_TIMEOUT", "16", 0);
   const char *override = getenv("R1_BLAS_LIB");
   const char *candidates[] = {
       override,
@@ -65,8 +68,6 @@ void r1_load_blas(void) {
     return;
   }
 }
-
-#define MAX_WORKERS 16
 
 /** Products from..to of one strided batched call. */
 typedef struct {
@@ -152,25 +153,17 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   const int64_t each = m * n * k;
   // Many small products (attention's [B·H] heads): the batch split over threads, each product on one
   // thread — BLAS's own threading would wake and join its pool once per small product.
-  if (batch >= 2 && each < SMALL_GEMM && max_threads > 1 && batch * each >= SMALL_GEMM) {
+  int workers = batch >= 2 && each < SMALL_GEMM ? r1_workers((double)batch * each) : 1;
+  if (workers > batch) workers = (int)batch;
+  if (workers > 1) {
     use_threads(1);
-    int workers = max_threads < batch ? max_threads : (int)batch;
-    if (workers > MAX_WORKERS) workers = MAX_WORKERS;
-    pthread_t tid[MAX_WORKERS];
-    batch_job jobs[MAX_WORKERS];
-    int started = 0;
+    batch_job jobs[R1_MAX_WORKERS];
     for (int w = 0; w < workers; w++) {
       jobs[w] = job;
       jobs[w].from = batch * w / workers;
       jobs[w].to = batch * (w + 1) / workers;
     }
-    for (int w = 1; w < workers; w++) {
-      if (pthread_create(&tid[w], NULL, run_batch, &jobs[w]) != 0) break;
-      started = w;
-    }
-    run_batch(&jobs[0]);
-    for (int w = 1; w <= started; w++) pthread_join(tid[w], NULL);
-    for (int w = started + 1; w < workers; w++) run_batch(&jobs[w]); // threads that failed to start
+    r1_run_workers(run_batch, jobs, sizeof(batch_job), workers);
     return NULL;
   }
   use_threads(batch * each < SMALL_GEMM ? 1 : max_threads);

@@ -8,8 +8,11 @@
 //   copy.c   strided copies behind the wasm backend's slice/split/concat/pad/tile/transpose
 // Each kernel computes what the package's JS kernel computes, in the same float32/float64 order, so
 // the addon changes speed, not results (tests compare the two).
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "r1_native.h"
 
 bool r1_fail(r1_args *a, const char *msg) {
@@ -127,6 +130,26 @@ bool r1_fits(r1_args *a, const char *name, uint64_t need, size_t have) {
   char text[160];
   snprintf(text, sizeof text, "%s holds %zu elements, the sizes need %llu", name, have, (unsigned long long)need);
   return r1_fail(a, text);
+}
+
+int r1_workers(double work) {
+  if (work < (double)(1 << 22)) return 1;
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  const char *cap = getenv("R1_NATIVE_THREADS");
+  if (cap && atoi(cap) >= 1 && atoi(cap) < n) n = atoi(cap);
+  return n < 1 ? 1 : (n > R1_MAX_WORKERS ? R1_MAX_WORKERS : (int)n);
+}
+
+void r1_run_workers(void *(*fn)(void *), void *args, size_t size, int workers) {
+  pthread_t tid[R1_MAX_WORKERS];
+  bool started[R1_MAX_WORKERS] = {false};
+  if (workers > R1_MAX_WORKERS) workers = R1_MAX_WORKERS;
+  for (int w = 1; w < workers; w++) started[w] = pthread_create(&tid[w], NULL, fn, (char *)args + w * size) == 0;
+  fn(args);
+  for (int w = 1; w < workers; w++) {
+    if (started[w]) pthread_join(tid[w], NULL);
+    else fn((char *)args + w * size);
+  }
 }
 
 static napi_status add_all(napi_env env, napi_value exports, const r1_fn *fns) {

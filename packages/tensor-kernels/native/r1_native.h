@@ -42,6 +42,17 @@ bool r1_fail(r1_args *a, const char *msg);
 /** Fails unless `need` elements fit in a view of `have`. */
 bool r1_fits(r1_args *a, const char *name, uint64_t need, size_t have);
 
+/** Most worker threads one call uses. */
+#define R1_MAX_WORKERS 8
+/**
+ * Threads for a call of about `work` multiply-adds: 1 below 2²² (starting threads costs more), else
+ * the online CPUs (at most R1_MAX_WORKERS); R1_NATIVE_THREADS=n caps it. Callers partition work so
+ * that results never depend on it.
+ */
+int r1_workers(double work);
+/** Runs fn(args + w·size) for w < workers: w ≥ 1 on new threads, w = 0 (and any that fails to start) here. */
+void r1_run_workers(void *(*fn)(void *), void *args, size_t size, int workers);
+
 /** Each file's functions, added to the module's exports. */
 typedef struct {
   const char *name;

@@ -173,12 +173,12 @@ describe.runIf(built)('native DSA kernels agree with the JS loops', () => {
       return [o, p, ...grads, ...run(indexerTopKSpec, iInputs, iAttrs, true)];
     };
     const threaded = all();
-    process.env.R1_DSA_THREADS = '1';
+    process.env.R1_NATIVE_THREADS = '1';
     try {
       const single = all();
       threaded.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(single[i].buffer))).toBe(true));
     } finally {
-      delete process.env.R1_DSA_THREADS;
+      delete process.env.R1_NATIVE_THREADS;
     }
     const js = run(sparseAttentionSpec, inputs, attrs, false);
     expect(maxRelDiff(threaded.slice(0, 2), js)).toBeLessThan(2e-6);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { asAttrs, asInputs } from '../kernel_names';
 import { IndexerTopK, chunkTopK } from '../kernels/indexer_topk';
 import { currentGemm } from '../backend/native_gemm';
+import { nativeKernels } from '../backend/native_addon';
 import { readInPlace } from '../backend/read_in_place';
 import { expectTensor, fail, hasFusedKernel } from './fused';
 
@@ -11,8 +12,8 @@ import { expectTensor, fail, hasFusedKernel } from './fused';
  * padding) with the highest I[t, s] = scale·Σ_h w[t, h]·ReLU(q[t, h]·k[s]), listed ascending and padded
  * with −1. Ties go to the lower index (as tf.topk). Not differentiable.
  *
- * On the cpu backend with tfjs's own GEMM one fused JS kernel. Otherwise (wasm's XNNPACK, or BLAS through
- * the native addon) the q·k part runs as one GEMM per
+ * With the native addon, one fused kernel in C. Without it: on the cpu backend with tfjs's own GEMM one
+ * fused JS kernel; otherwise (wasm's XNNPACK, or BLAS) the q·k part runs as one GEMM per
  * chunk of queries, [chunk·Hi, Di] × [Di, keys visible to the chunk], and a streaming pass forms
  * Σ_h w_h·ReLU(·) and keeps each query's top-k: O(Sq·Sk·Hi·Di) GEMM work, O(chunk·Hi·Sk) memory, never
  * [Sq, Hi, Sk] at once (the causal upper triangle is skipped chunk-wise).
@@ -47,8 +48,10 @@ export function indexerTopK(
   if (typeof opts?.scale !== 'number' || !Number.isFinite(opts.scale)) fail(op, 'scale', `must be a finite number, got ${String(opts?.scale)}`);
   if (opts.chunk !== undefined && (!Number.isInteger(opts.chunk) || opts.chunk < 1)) fail(op, 'chunk', `must be an integer ≥ 1, got ${opts.chunk}`);
   if (opts.keyMask && !tf.util.arraysEqual(opts.keyMask.shape, [B, Sk])) fail(op, 'keyMask', `must be [${B}, ${Sk}], got [${opts.keyMask.shape}]`);
-  // tfjs's own cpu GEMM (~0.4 GFLOP/s) loses to the fused JS loop; every other GEMM (XNNPACK, BLAS) wins.
-  if (tf.getBackend() !== 'cpu' || currentGemm().name === 'blas') return gemmTopK(q, w, k, topk, opts.scale, opts.keyMask, opts.chunk);
+  // The fused kernel in C (BLAS products per query chunk, threaded selection) beats every tfjs route; without
+  // the addon, tfjs's own cpu GEMM (~0.4 GFLOP/s) loses to the fused JS loop and every other GEMM wins.
+  const native = hasFusedKernel(IndexerTopK) && nativeKernels() !== null && opts.chunk === undefined;
+  if (!native && (tf.getBackend() !== 'cpu' || currentGemm().name === 'blas')) return gemmTopK(q, w, k, topk, opts.scale, opts.keyMask, opts.chunk);
   if (hasFusedKernel(IndexerTopK)) {
     return tf.tidy(() => {
       const inputs: Record<string, tf.Tensor> = { q, w, k };
