@@ -107,17 +107,18 @@ async function layers(): Promise<void> {
   const moe = new MoE(config as unknown as MoeConfig, rng);
   const width = config.moe_intermediate_size * (config.num_experts_per_tok + config.n_shared_experts);
   const dense = new DenseMlp({ hidden_size: config.hidden_size, intermediate_size: width }, rng);
-  // Interleaved pairs (so both see the same machine load), two warm-ups each; the median ratio.
+  // Interleaved pairs (so both see the same machine load), two warm-ups each, each side the median of 3
+  // calls (single calls of ~10–40 ms swing with the scheduler); the median ratio.
   const ratios: number[] = [];
   let moeMs = 0;
   let denseMs = 0;
   for (let r = 0; r < 7; r++) {
-    moeMs = await fwdBwd((a) => moe.forward(a), moe.trainableVariables(), x, 1, r === 0 ? 2 : 0);
-    denseMs = await fwdBwd((a) => dense.forward(a), dense.trainableVariables(), x, 1, r === 0 ? 2 : 0);
+    moeMs = await fwdBwd((a) => moe.forward(a), moe.trainableVariables(), x, 3, r === 0 ? 2 : 0);
+    denseMs = await fwdBwd((a) => dense.forward(a), dense.trainableVariables(), x, 3, r === 0 ? 2 : 0);
     ratios.push(moeMs / denseMs);
   }
   ratios.sort((a, b) => a - b);
-  console.log(`# r1-ts MoE/dense over 7 interleaved pairs: min ${fmt(ratios[0])}, median ${fmt(ratios[3])}, max ${fmt(ratios[6])}`);
+  console.log(`# r1-ts MoE/dense over 7 interleaved pairs: min ${fmt(ratios[0])}, median ${fmt(ratios[3])}, max ${fmt(ratios[6])} (last pair: MoE ${fmt(moeMs)} ms, dense ${fmt(denseMs)} ms)`);
   line('moe_vs_dense_same_active_fwd_bwd', ratios[3], pt.get('moe_vs_dense_same_active_fwd_bwd'), 'x(lower-is-better)', false);
   const mla = new Mla(config as unknown as MlaConfig, rng);
   const mlaMs = await fwdBwd((a) => mla.forward(a), mla.trainableVariables(), x, 3);
@@ -177,10 +178,11 @@ for (const group of only) {
     const pt = pytorch('train');
     const ops = await opsPerTrainStep(preset);
     console.log(`# r1-ts ops per training step (b2 s32): ${ops.total} kernels`);
-    line(`train_step_${preset}_b8_s256`, await trainTokensPerSec(preset, 8, 256, 2), pt.get('train_step_b8_s256'), 'tokens/s', true);
+    // The reference's protocol (torch_reference.py's timed): 2 warm-up steps, the median of 5.
+    line(`train_step_${preset}_b8_s256`, await trainTokensPerSec(preset, 8, 256, 5, 2), pt.get('train_step_b8_s256'), 'tokens/s', true);
   } else if (group === 'generate') {
     const pt = pytorch('generate');
-    line(`generate_${preset}_b16_n128`, await generateTokensPerSec(preset, 16, 16, 128, 1), pt.get('generate_b16_new128'), 'tokens/s', true);
+    line(`generate_${preset}_b16_n128`, await generateTokensPerSec(preset, 16, 16, 128, 2), pt.get('generate_b16_new128'), 'tokens/s', true); // 1 warm-up, median of 2, as the reference
   } else if (group === 'layers') await layers();
   else if (group === 'dsa') await dsa();
   else throw new Error(`--only: unknown benchmark group ${group} (gemm, train, generate, layers, dsa)`);

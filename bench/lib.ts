@@ -10,7 +10,8 @@ export async function timeMs(fn: () => unknown | Promise<unknown>, reps = 5, war
     times.push(performance.now() - t0);
   }
   times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  const mid = Math.floor(times.length / 2);
+  return times.length % 2 ? times[mid] : (times[mid - 1] + times[mid]) / 2; // as Python's statistics.median
 }
 
 /** Prints `<benchmark> value=<v> unit=<unit> [k=v ...]`. */

@@ -51,10 +51,10 @@ export function trainSetup(preset: PresetName, B: number, S: number) {
 }
 
 /** Training-step throughput (tokens/s) of a preset at batch B × sequence S. */
-export async function trainTokensPerSec(preset: PresetName, B = 8, S = 256, reps = 3): Promise<number> {
+export async function trainTokensPerSec(preset: PresetName, B = 8, S = 256, reps = 3, warmup = 1): Promise<number> {
   const t = trainSetup(preset, B, S);
   try {
-    return (B * S * 1000) / (await timeMs(() => t.step(), reps, 1));
+    return (B * S * 1000) / (await timeMs(() => t.step(), reps, warmup));
   } finally {
     t.dispose();
   }

@@ -118,6 +118,49 @@ describe.each(['cpu', 'wasm'] as const)('fused MoE kernels on %s', (backend) => 
     });
   });
 
+  it('threaded native experts (a batch big enough for worker threads) agree with the JS loops, and with one thread bit for bit', () => {
+    const [Tb, Db, Ib, Eb] = [512, 64, 64, 4];
+    const rng = new Rng(9);
+    const experts = Array.from({ length: Eb }, () => new Expert({ hidden_size: Db, intermediate_size: Ib, initializer_range: 0.2 }, rng));
+    const shared = new Expert({ hidden_size: Db, intermediate_size: Ib, initializer_range: 0.2 }, rng);
+    const x = tf.variable(tf.tensor2d(randn(Tb * Db, 11), [Tb, Db]));
+    const w = tf.variable(tf.tensor2d(Float32Array.from(randn(Tb * K, 12), Math.abs), [Tb, K]));
+    // Two distinct experts per token, unevenly loaded: slot 0 cycles, slot 1 is another one.
+    const idxData = Array.from({ length: Tb * K }, (_, j) => {
+      const t = j >> 1;
+      const first = t % Eb;
+      const second = (t * 3 + 1) % Eb;
+      return j % K === 0 ? first : second === first ? (first + 1) % Eb : second;
+    });
+    const idx = tf.tensor2d(idxData, [Tb, K], 'int32');
+    const dy = tf.tensor2d(randn(Tb * Db, 13), [Tb, Db]);
+    const params = [...experts, shared].flatMap((e) => [e.gateProj, e.upProj, e.downProj]);
+    const run = () => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(fusedExperts(x as tf.Tensor2D, w as tf.Tensor2D, idx, experts, shared), dy)) as tf.Scalar, [x, w, ...params]);
+      const out = [value, ...[x, w, ...params].map((v) => grads[v.name])].map((t) => t.dataSync().slice());
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const was = nativeKernels() !== null;
+    onTestFinished(() => {
+      useNativeKernels(was);
+      delete process.env.R1_NATIVE_THREADS;
+    });
+    useNativeKernels(true);
+    const threaded = run();
+    process.env.R1_NATIVE_THREADS = '1';
+    const single = run();
+    delete process.env.R1_NATIVE_THREADS;
+    useNativeKernels(false);
+    const js = run();
+    threaded.forEach((t, i) => {
+      expect(Array.from(t), `output ${i}`).toEqual(Array.from(single[i]));
+      expect(relErr(t, Float64Array.from(js[i])), `output ${i}`).toBeLessThan(1e-5);
+    });
+    tf.dispose([x, w, idx, dy]);
+    [...experts, shared].forEach((e) => e.dispose());
+  });
+
   it('leaves no tensor and no backend buffer behind, with and without a gradient', () => {
     const rng = new Rng(6);
     const experts = Array.from({ length: E }, () => new Expert({ hidden_size: D, intermediate_size: I }, rng));

@@ -1,7 +1,10 @@
-// The MoE experts' forward for the native addon (module.c): every expert's SwiGLU on its own rows
-// (DeepSeek-V3 eq. 12), the gather, the products (system BLAS) and the weighted combine in one call,
-// instead of a dozen tfjs kernels and JS loops per expert. Mirrors @r1-ts/moe's expertsForward
-// (packages/moe/src/kernels/experts.ts): same cache layout, same combine order and rounding.
+// The MoE experts for the native addon (module.c): forward, backward and dx, each in one call —
+// every expert's SwiGLU on its own rows (DeepSeek-V3 eq. 12), the gathers, the products (system BLAS)
+// and the weighted combine — instead of a dozen tfjs kernels and JS loops per expert. Mirrors
+// @r1-ts/moe's experts.ts: same cache layout, same combine order. Experts run in parallel, each one on
+// one thread with single-threaded products (BLAS's own pool would wake and sleep per small product),
+// blocks assigned by a fixed rule; the combine runs afterwards in block order, so results never
+// depend on the thread count.
 #include <stdlib.h>
 #include <string.h>
 #include "r1_native.h"
@@ -46,88 +49,6 @@ R1_VECTOR static void add_row(float *Y, const float *O, double w, size_t D) {
 }
 
 /**
- * moeForward(x, y, cache, weights, tokens, starts, offsets, widths, rowWeights, order, D)
- *   x [T, D], y [T, D] (every element written), cache: g|u of each block's rows at offsets[e] (n·2I floats);
- *   weights: [gate [I, D], up [I, D], down [D, I]] of each block, flattened (3 per block);
- *   block e's rows: tokens[starts[e] .. starts[e+1]) with routing weights rowWeights[same]; widths[e] = I;
- *   order: blocks in processing order; a block with starts range covering all T tokens in order and
- *   listed first is the shared experts' (its output initialises y; y starts at 0 otherwise).
- */
-static napi_value moe_forward(napi_env env, napi_callback_info info) {
-  r1_args a;
-  if (!r1_args_init(&a, env, info, "moeForward", 12)) return NULL;
-  size_t nx, ny, nc, nt, ns, no, nw, nr, nord;
-  float *X = r1_f32(&a, 0, &nx, false), *Y = r1_f32(&a, 1, &ny, false), *C = r1_f32(&a, 2, &nc, false);
-  int32_t *tokens = r1_i32(&a, 4, &nt, false), *starts = r1_i32(&a, 5, &ns, false);
-  double *offsets = r1_f64(&a, 6, &no);
-  int32_t *widths = r1_i32(&a, 7, &nw, false);
-  float *rw = r1_f32(&a, 8, &nr, false);
-  int32_t *order = r1_i32(&a, 9, &nord, false);
-  int64_t D = r1_int(&a, 10);
-  bool init_shared = r1_bool(&a, 11);
-  if (!a.ok) return NULL;
-  if (!r1_have_blas()) return (void)r1_fail(&a, "needs a system BLAS"), NULL;
-  size_t E = nw;
-  if (D == 0 || nx % D || ny != nx || ns != E + 1 || no != E || nr < nt) return (void)r1_fail(&a, "inconsistent sizes"), NULL;
-  uint32_t nweights = 0;
-  napi_get_array_length(env, a.argv[3], &nweights);
-  if (nweights != 3 * E) return (void)r1_fail(&a, "weights must hold 3 arrays per block"), NULL;
-  const size_t T = nx / D;
-  size_t max_rows = 0, max_width = 0;
-  for (size_t e = 0; e < E; e++) {
-    int32_t n = starts[e + 1] - starts[e];
-    if (starts[e] < 0 || n < 0 || (size_t)starts[e + 1] > nt || widths[e] <= 0) return (void)r1_fail(&a, "bad block layout"), NULL;
-    if (offsets[e] < 0 || (uint64_t)offsets[e] + (uint64_t)n * 2 * widths[e] > nc) return (void)r1_fail(&a, "cache is too short"), NULL;
-    if ((size_t)n > max_rows) max_rows = n;
-    if ((size_t)widths[e] > max_width) max_width = widths[e];
-  }
-  for (size_t j = 0; j < nt; j++)
-    if (tokens[j] < 0 || (size_t)tokens[j] >= T) return (void)r1_fail(&a, "token index out of range"), NULL;
-  for (size_t j = 0; j < nord; j++)
-    if (order[j] < 0 || (size_t)order[j] >= E) return (void)r1_fail(&a, "order names a missing block"), NULL;
-  float *xe = malloc(sizeof(float) * (max_rows * D + max_rows * max_width + max_rows * D + 1));
-  if (!xe) return (void)r1_fail(&a, "out of memory"), NULL;
-  float *act = xe + max_rows * D, *out = act + max_rows * max_width;
-  if (!init_shared) memset(Y, 0, sizeof(float) * T * D);
-  for (size_t j = 0; j < nord && a.ok; j++) {
-    const size_t e = order[j];
-    const size_t n = starts[e + 1] - starts[e], I = widths[e];
-    if (n == 0) continue;
-    size_t lg, lu, ld;
-    float *Wg = f32_element(&a, 3, 3 * e, &lg), *Wu = f32_element(&a, 3, 3 * e + 1, &lu), *Wd = f32_element(&a, 3, 3 * e + 2, &ld);
-    if (!a.ok) break;
-    if (lg < I * D || lu < I * D || ld < D * I) {
-      r1_fail(&a, "an expert weight is shorter than its width × D");
-      break;
-    }
-    const int32_t *tok = tokens + starts[e];
-    const bool shared_first = init_shared && j == 0;
-    if (shared_first && !every_token(tok, n, T)) {
-      r1_fail(&a, "the first block must hold every token in order when sharedFirst");
-      break;
-    }
-    const float *src = X;
-    if (!shared_first) {
-      for (size_t r = 0; r < n; r++) memcpy(xe + r * D, X + (size_t)tok[r] * D, sizeof(float) * D);
-      src = xe;
-    }
-    float *cache = C + (size_t)offsets[e];
-    r1_sgemm(false, false, true, (int)n, (int)I, (int)D, src, (int)D, Wg, (int)D, cache, (int)(2 * I));     // g [n, I]
-    r1_sgemm(false, false, true, (int)n, (int)I, (int)D, src, (int)D, Wu, (int)D, cache + I, (int)(2 * I)); // u [n, I]
-    silu_mul_rows(cache, act, n, I);
-    if (shared_first) {
-      r1_sgemm(false, false, true, (int)n, (int)D, (int)I, act, (int)I, Wd, (int)I, Y, (int)D); // y = shared(x)
-    } else {
-      r1_sgemm(false, false, true, (int)n, (int)D, (int)I, act, (int)I, Wd, (int)I, out, (int)D);
-      const float *w = rw + starts[e];
-      for (size_t r = 0; r < n; r++) add_row(Y + (size_t)tok[r] * D, out + r * D, w[r], D);
-    }
-  }
-  free(xe);
-  return NULL;
-}
-
-/**
  * SwiGLU backward on n rows (experts.ts's swigluBackRows): with q = dy·W_d, a = silu(g)·u:
  * WA = w·a, dg|du rows of G = (w·q)·∂(silu(g)·u), and dots[r] = q·a (float64).
  */
@@ -169,15 +90,215 @@ static bool check_blocks(r1_args *a, const int32_t *tokens, size_t nt, const int
   return true;
 }
 
-/** The three weights of block e (gate [I, D], up [I, D], down [D, I]) from a JS array, length-checked. */
-static bool block_weights(r1_args *a, size_t arg, size_t e, size_t I, size_t D, float **Wg, float **Wu, float **Wd) {
-  size_t lg, lu, ld;
-  *Wg = f32_element(a, arg, 3 * e, &lg);
-  *Wu = f32_element(a, arg, 3 * e + 1, &lu);
-  *Wd = f32_element(a, arg, 3 * e + 2, &ld);
-  if (!a->ok) return false;
-  if (lg < I * D || lu < I * D || ld < D * I) return r1_fail(a, "an expert weight is shorter than its width × D");
-  return true;
+/** One call's blocks, resolved on the main thread (workers make no Node-API calls). */
+typedef struct {
+  size_t E, T, D, max_rows, max_width;
+  const int32_t *tokens, *starts, *widths, *pairs;
+  const double *offsets;
+  const float *rw;
+  float **W;  // gate, up, down of each block
+  float **dW; // their gradients (backward)
+  int kind;   // 0 forward, 1 backward, 2 dx
+  const float *X, *DY, *C, *DGU;
+  float *Y, *out, *DWT, *DGUout;
+  int shared_first; // block index whose output goes straight to Y / dx, or −1
+  const int *owner;
+  int worker;
+  bool *failed; // set by a worker that could not allocate its scratch
+} moe_call;
+
+/** Blocks to workers: largest first (rows × width), each to the least-loaded worker; ties by index. */
+static void assign(const moe_call *c, int workers, int *owner) {
+  size_t E = c->E;
+  int *idx = malloc(sizeof(int) * (E + 1));
+  double load[R1_MAX_WORKERS] = {0};
+  for (size_t e = 0; e < E; e++) idx[e] = (int)e;
+  for (size_t i = 1; i < E; i++) { // insertion sort: E is small
+    int v = idx[i];
+    double cv = (double)(c->starts[v + 1] - c->starts[v]) * c->widths[v];
+    size_t j = i;
+    while (j > 0) {
+      int u = idx[j - 1];
+      double cu = (double)(c->starts[u + 1] - c->starts[u]) * c->widths[u];
+      if (cu > cv || (cu == cv && u < v)) break;
+      idx[j] = u;
+      j--;
+    }
+    idx[j] = v;
+  }
+  for (size_t i = 0; i < E; i++) {
+    int e = idx[i], best = 0;
+    for (int w = 1; w < workers; w++)
+      if (load[w] < load[best]) best = w;
+    owner[e] = best;
+    load[best] += (double)(c->starts[e + 1] - c->starts[e]) * c->widths[e];
+  }
+  free(idx);
+}
+
+/** One worker: its blocks of the call, start to finish. */
+static void *moe_work(void *arg) {
+  const moe_call *c = arg;
+  const size_t D = c->D, R = c->max_rows, Wd = c->max_width;
+  float *buf = malloc(sizeof(float) * (2 * R * D + 2 * R * Wd + 1));
+  double *dots = malloc(sizeof(double) * (R + 1));
+  float *xe = buf, *dye = xe + R * D, *t1 = dye + R * D, *t2 = t1 + R * Wd;
+  if (!buf || !dots) *c->failed = true;
+  for (size_t e = 0; e < c->E && buf && dots; e++) {
+    if (c->owner[e] != c->worker) continue;
+    const size_t n = c->starts[e + 1] - c->starts[e], I = c->widths[e];
+    if (n == 0) continue;
+    const int32_t *tok = c->tokens + c->starts[e];
+    const bool all = every_token(tok, n, c->T);
+    float *Wg = c->W[3 * e], *Wu = c->W[3 * e + 1], *Wdn = c->W[3 * e + 2];
+    const size_t off = (size_t)c->offsets[e];
+    if (c->kind == 0) { // forward
+      const float *src = all ? c->X : xe;
+      if (!all)
+        for (size_t r = 0; r < n; r++) memcpy(xe + r * D, c->X + (size_t)tok[r] * D, sizeof(float) * D);
+      float *cache = (float *)c->C + off;
+      r1_sgemm(true, false, true, (int)n, (int)I, (int)D, src, (int)D, Wg, (int)D, cache, (int)(2 * I));     // g
+      r1_sgemm(true, false, true, (int)n, (int)I, (int)D, src, (int)D, Wu, (int)D, cache + I, (int)(2 * I)); // u
+      silu_mul_rows(cache, t1, n, I);
+      float *dst = (int)e == c->shared_first ? c->Y : c->out + (size_t)c->starts[e] * D;
+      r1_sgemm(true, false, true, (int)n, (int)D, (int)I, t1, (int)I, Wdn, (int)I, dst, (int)D);
+    } else if (c->kind == 1) { // backward without dx
+      const float *dyb = all ? c->DY : dye, *xb = all ? c->X : xe;
+      if (!all)
+        for (size_t r = 0; r < n; r++) {
+          memcpy(dye + r * D, c->DY + (size_t)tok[r] * D, sizeof(float) * D);
+          memcpy(xe + r * D, c->X + (size_t)tok[r] * D, sizeof(float) * D);
+        }
+      r1_sgemm(true, false, false, (int)n, (int)I, (int)D, dyb, (int)D, Wdn, (int)I, t1, (int)I); // q = dy·W_d
+      float *dg = c->DGUout + off;
+      swiglu_back_rows(c->C + off, t1, c->rw + c->starts[e], t2, dg, dots, n, I);
+      for (size_t r = 0; r < n; r++)
+        if (c->pairs[c->starts[e] + r] >= 0) c->DWT[c->pairs[c->starts[e] + r]] = (float)dots[r];
+      float *dGate = c->dW[3 * e], *dUp = c->dW[3 * e + 1], *dDown = c->dW[3 * e + 2];
+      r1_sgemm(true, true, false, (int)D, (int)I, (int)n, dyb, (int)D, t2, (int)I, dDown, (int)I);        // dyᵀ·(w⊙a)
+      r1_sgemm(true, true, false, (int)I, (int)D, (int)n, dg, (int)(2 * I), xb, (int)D, dGate, (int)D);   // dgᵀ·x
+      r1_sgemm(true, true, false, (int)I, (int)D, (int)n, dg + I, (int)(2 * I), xb, (int)D, dUp, (int)D); // duᵀ·x
+    } else { // dx rows: dg·W_g + du·W_u
+      const float *dg = c->DGU + off;
+      float *dst = (int)e == c->shared_first ? c->Y : c->out + (size_t)c->starts[e] * D;
+      r1_sgemm(true, false, false, (int)n, (int)D, (int)I, dg, (int)(2 * I), Wg, (int)D, xe, (int)D);
+      r1_sgemm(true, false, false, (int)n, (int)D, (int)I, dg + I, (int)(2 * I), Wu, (int)D, dye, (int)D);
+      for (size_t i = 0; i < n * D; i++) dst[i] = xe[i] + dye[i];
+    }
+  }
+  free(buf);
+  free(dots);
+  return NULL;
+}
+
+/** Runs a call's blocks over the workers (BLAS products single-threaded); false when a worker ran out of memory. */
+static bool run_call(moe_call *c) {
+  bool failed = false;
+  c->failed = &failed;
+  double work = 0;
+  for (size_t e = 0; e < c->E; e++) work += (double)(c->starts[e + 1] - c->starts[e]) * c->widths[e] * c->D * 3;
+  int workers = r1_workers(work);
+  if ((size_t)workers > c->E) workers = c->E < 1 ? 1 : (int)c->E;
+  int *owner = malloc(sizeof(int) * (c->E + 1));
+  if (!owner) return false;
+  assign(c, workers, owner);
+  c->owner = owner;
+  moe_call jobs[R1_MAX_WORKERS];
+  for (int w = 0; w < workers; w++) {
+    jobs[w] = *c;
+    jobs[w].worker = w;
+  }
+  r1_blas_serial();
+  r1_run_workers(moe_work, jobs, sizeof(moe_call), workers);
+  free(owner);
+  return !failed;
+}
+
+/** Weight (or gradient) pointers of every block from a JS array, length-checked; NULL after a failure. */
+static float **pointers(r1_args *a, size_t arg, size_t E, const int32_t *widths, size_t D, bool grads) {
+  uint32_t count = 0;
+  if (napi_get_array_length(a->env, a->argv[arg], &count) != napi_ok || count != 3 * E) {
+    r1_fail(a, grads ? "dW must hold 3 arrays per block" : "weights must hold 3 arrays per block");
+    return NULL;
+  }
+  float **p = malloc(sizeof(float *) * (3 * E + 1));
+  if (!p) return (void)r1_fail(a, "out of memory"), NULL;
+  for (size_t e = 0; e < E && a->ok; e++) {
+    const size_t I = widths[e];
+    for (int j = 0; j < 3; j++) {
+      size_t len;
+      p[3 * e + j] = f32_element(a, arg, 3 * e + j, &len);
+      if (a->ok && len < I * D) r1_fail(a, grads ? "a dW array is shorter than its weight" : "an expert weight is shorter than its width × D");
+    }
+  }
+  if (!a->ok) {
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+/** The shared-first block of `order` (all tokens in order, listed first), or −1; fails when asked for but not so. */
+static int shared_block(r1_args *a, bool init_shared, const int32_t *order, size_t nord, const int32_t *tokens,
+                        const int32_t *starts, size_t T) {
+  if (!init_shared) return -1;
+  if (nord == 0 || !every_token(tokens + starts[order[0]], starts[order[0] + 1] - starts[order[0]], T))
+    return r1_fail(a, "the first block must hold every token in order when sharedFirst"), -1;
+  return order[0];
+}
+
+/**
+ * moeForward(x, y, cache, weights, tokens, starts, offsets, widths, rowWeights, order, D, sharedFirst)
+ *   x [T, D], y [T, D] (every element written), cache: g|u of each block's rows at offsets[e] (n·2I floats);
+ *   weights: [gate [I, D], up [I, D], down [D, I]] of each block, flattened (3 per block);
+ *   block e's rows: tokens[starts[e] .. starts[e+1]) with routing weights rowWeights[same]; widths[e] = I;
+ *   order: blocks in combine order; with sharedFirst, order[0] holds every token in order (the shared
+ *   experts) and its output initialises y, which starts at 0 otherwise.
+ */
+static napi_value moe_forward(napi_env env, napi_callback_info info) {
+  r1_args a;
+  if (!r1_args_init(&a, env, info, "moeForward", 12)) return NULL;
+  size_t nx, ny, nc, nt, ns, no, nw, nr, nord;
+  float *X = r1_f32(&a, 0, &nx, false), *Y = r1_f32(&a, 1, &ny, false), *C = r1_f32(&a, 2, &nc, false);
+  int32_t *tokens = r1_i32(&a, 4, &nt, false), *starts = r1_i32(&a, 5, &ns, false);
+  double *offsets = r1_f64(&a, 6, &no);
+  int32_t *widths = r1_i32(&a, 7, &nw, false);
+  float *rw = r1_f32(&a, 8, &nr, false);
+  int32_t *order = r1_i32(&a, 9, &nord, false);
+  int64_t D = r1_int(&a, 10);
+  bool init_shared = r1_bool(&a, 11);
+  if (!a.ok) return NULL;
+  if (!r1_have_blas()) return (void)r1_fail(&a, "needs a system BLAS"), NULL;
+  const size_t E = nw;
+  if (D == 0 || nx % D || ny != nx || nr < nt) return (void)r1_fail(&a, "inconsistent sizes"), NULL;
+  const size_t T = nx / D;
+  size_t R, Wmax;
+  if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, nc, &R, &Wmax)) return NULL;
+  for (size_t j = 0; j < nord; j++)
+    if (order[j] < 0 || (size_t)order[j] >= E) return (void)r1_fail(&a, "order names a missing block"), NULL;
+  const int sf = shared_block(&a, init_shared, order, nord, tokens, starts, T);
+  float **W = a.ok ? pointers(&a, 3, E, widths, D, false) : NULL;
+  float *out = W ? malloc(sizeof(float) * (nt * D + 1)) : NULL;
+  if (!out) {
+    free(W);
+    if (a.ok) r1_fail(&a, "out of memory");
+    return NULL;
+  }
+  moe_call c = {E, T, D, R, Wmax, tokens, starts, widths, NULL, offsets, rw, W, NULL, 0, X, NULL, C, NULL, Y, out, NULL, NULL, sf, NULL, 0, NULL};
+  if (sf < 0) memset(Y, 0, sizeof(float) * T * D);
+  if (!run_call(&c)) {
+    free(out);
+    free(W);
+    return (void)r1_fail(&a, "out of memory"), NULL;
+  }
+  for (size_t j = 0; j < nord; j++) { // the weighted combine, in block order
+    const int e = order[j];
+    if (e == sf) continue;
+    for (int32_t r = starts[e]; r < starts[e + 1]; r++) add_row(Y + (size_t)tokens[r] * D, out + (size_t)r * D, rw[r], D);
+  }
+  free(out);
+  free(W);
+  return NULL;
 }
 
 /**
@@ -202,66 +323,26 @@ static napi_value moe_backward(napi_env env, napi_callback_info info) {
   if (!r1_have_blas()) return (void)r1_fail(&a, "needs a system BLAS"), NULL;
   const size_t E = nw;
   if (D == 0 || nx % D || ndy != nx || nr < nt || np < nt || ndgu != nc) return (void)r1_fail(&a, "inconsistent sizes"), NULL;
-  uint32_t nweights = 0, ngrads = 0;
-  napi_get_array_length(env, a.argv[3], &nweights);
-  napi_get_array_length(env, a.argv[12], &ngrads);
-  if (nweights != 3 * E || ngrads != 3 * E) return (void)r1_fail(&a, "weights and dW must hold 3 arrays per block"), NULL;
   const size_t T = nx / D;
-  size_t max_rows, max_width;
-  if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, nc, &max_rows, &max_width)) return NULL;
+  size_t R, Wmax;
+  if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, nc, &R, &Wmax)) return NULL;
   for (size_t j = 0; j < nt; j++)
     if (pairs[j] >= (int64_t)ndw) return (void)r1_fail(&a, "a pair index is outside dweight"), NULL;
-  const size_t R = max_rows, W = max_width;
-  float *buf = malloc(sizeof(float) * (2 * R * D + 2 * R * W + 1));
-  double *dots = malloc(sizeof(double) * (R + 1));
-  if (!buf || !dots) {
-    free(buf);
-    free(dots);
-    return (void)r1_fail(&a, "out of memory"), NULL;
+  float **W = pointers(&a, 3, E, widths, D, false);
+  float **dW = W ? pointers(&a, 12, E, widths, D, true) : NULL;
+  if (!dW) {
+    free(W);
+    return NULL;
   }
-  float *dye = buf, *xe = dye + R * D, *q = xe + R * D, *wa = q + R * W;
   memset(DWT, 0, sizeof(float) * ndw);
-  for (size_t e = 0; e < E && a.ok; e++) {
-    const size_t n = starts[e + 1] - starts[e], I = widths[e];
-    float *Wg, *Wu, *Wd, *dGate, *dUp, *dDown;
-    size_t l1, l2, l3;
-    if (!block_weights(&a, 3, e, I, D, &Wg, &Wu, &Wd)) break;
-    dGate = f32_element(&a, 12, 3 * e, &l1);
-    dUp = f32_element(&a, 12, 3 * e + 1, &l2);
-    dDown = f32_element(&a, 12, 3 * e + 2, &l3);
-    if (!a.ok) break;
-    if (l1 < I * D || l2 < I * D || l3 < D * I) {
-      r1_fail(&a, "a dW array is shorter than its weight");
-      break;
-    }
-    if (n == 0) {
-      memset(dGate, 0, sizeof(float) * I * D);
-      memset(dUp, 0, sizeof(float) * I * D);
-      memset(dDown, 0, sizeof(float) * D * I);
-      continue;
-    }
-    const int32_t *tok = tokens + starts[e];
-    const bool all = every_token(tok, n, T); // the shared block: no gather
-    const float *dyb = DY, *xb = X;
-    if (!all) {
-      for (size_t r = 0; r < n; r++) {
-        memcpy(dye + r * D, DY + (size_t)tok[r] * D, sizeof(float) * D);
-        memcpy(xe + r * D, X + (size_t)tok[r] * D, sizeof(float) * D);
-      }
-      dyb = dye;
-      xb = xe;
-    }
-    r1_sgemm(false, false, false, (int)n, (int)I, (int)D, dyb, (int)D, Wd, (int)I, q, (int)I); // q = dy·W_d [n, I]
-    float *cache = C + (size_t)offsets[e], *dg = DGU + (size_t)offsets[e];
-    swiglu_back_rows(cache, q, rw + starts[e], wa, dg, dots, n, I);
-    for (size_t r = 0; r < n; r++)
-      if (pairs[starts[e] + r] >= 0) DWT[pairs[starts[e] + r]] = (float)dots[r];
-    r1_sgemm(false, true, false, (int)D, (int)I, (int)n, dyb, (int)D, wa, (int)I, dDown, (int)I);          // dyᵀ·(w⊙a) [D, I]
-    r1_sgemm(false, true, false, (int)I, (int)D, (int)n, dg, (int)(2 * I), xb, (int)D, dGate, (int)D);     // dgᵀ·x [I, D]
-    r1_sgemm(false, true, false, (int)I, (int)D, (int)n, dg + I, (int)(2 * I), xb, (int)D, dUp, (int)D);   // duᵀ·x [I, D]
-  }
-  free(buf);
-  free(dots);
+  for (size_t e = 0; e < E; e++)
+    if (starts[e + 1] == starts[e])
+      for (int j = 0; j < 3; j++) memset(dW[3 * e + j], 0, sizeof(float) * widths[e] * D);
+  moe_call c = {E, T, D, R, Wmax, tokens, starts, widths, pairs, offsets, rw, W, dW, 1, X, DY, C, NULL, NULL, NULL, DWT, DGU, -1, NULL, 0, NULL};
+  const bool ok = run_call(&c);
+  free(W);
+  free(dW);
+  if (!ok) r1_fail(&a, "out of memory");
   return NULL;
 }
 
@@ -285,42 +366,37 @@ static napi_value moe_grad_x(napi_env env, napi_callback_info info) {
   if (!r1_have_blas()) return (void)r1_fail(&a, "needs a system BLAS"), NULL;
   const size_t E = nw;
   if (D == 0 || ndx % D) return (void)r1_fail(&a, "dx's length must be a multiple of D"), NULL;
-  uint32_t nweights = 0;
-  napi_get_array_length(env, a.argv[1], &nweights);
-  if (nweights != 3 * E) return (void)r1_fail(&a, "weights must hold 3 arrays per block"), NULL;
   const size_t T = ndx / D;
-  size_t max_rows, max_width;
-  if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, ng, &max_rows, &max_width)) return NULL;
+  size_t R, Wmax;
+  if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, ng, &R, &Wmax)) return NULL;
   for (size_t j = 0; j < nord; j++)
     if (order[j] < 0 || (size_t)order[j] >= E) return (void)r1_fail(&a, "order names a missing block"), NULL;
-  float *buf = malloc(sizeof(float) * (2 * max_rows * D + 1));
-  if (!buf) return (void)r1_fail(&a, "out of memory"), NULL;
-  float *o1 = buf, *o2 = buf + max_rows * D;
-  if (!init_shared) memset(DX, 0, sizeof(float) * T * D);
-  for (size_t j = 0; j < nord && a.ok; j++) {
-    const size_t e = order[j];
-    const size_t n = starts[e + 1] - starts[e], I = widths[e];
-    if (n == 0) continue;
-    float *Wg, *Wu, *Wd;
-    if (!block_weights(&a, 1, e, I, D, &Wg, &Wu, &Wd)) break;
-    const float *dg = DGU + (size_t)offsets[e];
-    r1_sgemm(false, false, false, (int)n, (int)D, (int)I, dg, (int)(2 * I), Wg, (int)D, o1, (int)D);     // dg·W_g
-    r1_sgemm(false, false, false, (int)n, (int)D, (int)I, dg + I, (int)(2 * I), Wu, (int)D, o2, (int)D); // du·W_u
-    const int32_t *tok = tokens + starts[e];
-    if (init_shared && j == 0) {
-      if (!every_token(tok, n, T)) {
-        r1_fail(&a, "the first block must hold every token in order when sharedFirst");
-        break;
-      }
-      for (size_t i = 0; i < n * D; i++) DX[i] = o1[i] + o2[i];
-    } else {
-      for (size_t r = 0; r < n; r++) {
-        float *d = DX + (size_t)tok[r] * D;
-        for (size_t c = 0; c < (size_t)D; c++) d[c] += o1[r * D + c] + o2[r * D + c];
-      }
+  const int sf = shared_block(&a, init_shared, order, nord, tokens, starts, T);
+  float **W = a.ok ? pointers(&a, 1, E, widths, D, false) : NULL;
+  float *out = W ? malloc(sizeof(float) * (nt * D + 1)) : NULL;
+  if (!out) {
+    free(W);
+    if (a.ok) r1_fail(&a, "out of memory");
+    return NULL;
+  }
+  moe_call c = {E, T, D, R, Wmax, tokens, starts, widths, NULL, offsets, NULL, W, NULL, 2, NULL, NULL, NULL, DGU, DX, out, NULL, NULL, sf, NULL, 0, NULL};
+  if (sf < 0) memset(DX, 0, sizeof(float) * T * D);
+  if (!run_call(&c)) {
+    free(out);
+    free(W);
+    return (void)r1_fail(&a, "out of memory"), NULL;
+  }
+  for (size_t j = 0; j < nord; j++) { // the scatter-add, in block order
+    const int e = order[j];
+    if (e == sf) continue;
+    for (int32_t r = starts[e]; r < starts[e + 1]; r++) {
+      float *d = DX + (size_t)tokens[r] * D;
+      const float *o = out + (size_t)r * D;
+      for (size_t i = 0; i < (size_t)D; i++) d[i] += o[i];
     }
   }
-  free(buf);
+  free(out);
+  free(W);
   return NULL;
 }
 
