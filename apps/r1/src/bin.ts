@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerChat } from './commands/chat';
+import { EXIT } from './commands/exit';
 import { registerEval } from './commands/eval';
 import { registerGolden } from './commands/golden';
 import { registerRun } from './commands/run';
@@ -17,4 +18,10 @@ registerReport(program);
 registerServe(program);
 registerChat(program);
 
-await program.parseAsync();
+try {
+  await program.parseAsync();
+} catch (e) {
+  // Never let an error reach tfjs-backend-wasm's uncaught-exception hook, which prints its minified source.
+  console.error(`r1: ${(e as Error)?.stack ?? String(e)}`);
+  process.exitCode = EXIT.failure;
+}

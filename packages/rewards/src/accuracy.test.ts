@@ -62,6 +62,15 @@ describe('isMathEquivalent', () => {
     for (const seed of [1, 2, 3]) expect(isMathEquivalent('(a+b)^2', 'a^2+2ab+b^2', { seed })).toBe(true);
     expect(isMathEquivalent('x^3', 'x^2', { seed: 5 })).toBe(isMathEquivalent('x^3', 'x^2', { seed: 5 }));
   });
+
+  it('never throws on what the compute engine cannot evaluate (found by a demo run: `G!` made the engine throw)', () => {
+    for (const s of ['G!', '(G)!', 'GG!', '3G!']) {
+      expect(() => isMathEquivalent(s, '1'), s).not.toThrow();
+      expect(isMathEquivalent(s, '1'), s).toBe(false);
+      expect(isMathEquivalent('1', s), s).toBe(false);
+    }
+    expect(isMathEquivalent('G!', 'G!')).toBe(true); // undecidable by the engine: equal as text
+  });
 });
 
 describe('accuracyReward', () => {

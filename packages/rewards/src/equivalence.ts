@@ -110,6 +110,17 @@ function valuesEqual(a: string, b: string, ctx: Ctx, scaleFirst: boolean): boole
   const rb = parseRational(b);
   if (ra && rb) return rationalEquals(scaleFirst ? percentOf(ra) : ra, rb);
   if (looksLikeText(a) || looksLikeText(b)) return !scaleFirst && textKey(a) === textKey(b);
+  try {
+    return expressionsEqual(a, b, ctx, scaleFirst);
+  } catch {
+    // The engine throws on some inputs a policy can write (`G!`: the factorial of Catalan's constant
+    // fails converting it to a BigInt). A reward must not end a run: what it cannot evaluate compares as text.
+    return !scaleFirst && textKey(a) === textKey(b);
+  }
+}
+
+// Compares two scalar answers through the compute engine (may throw).
+function expressionsEqual(a: string, b: string, ctx: Ctx, scaleFirst: boolean): boolean {
   let ea = parse(a);
   const eb = parse(b);
   if (!ea.isValid || !eb.isValid) return !scaleFirst && textKey(a) === textKey(b);

@@ -54,9 +54,10 @@ export function registerRun(program: Command): void {
     .option('--seed <n>', 'seed')
     .action(async (flags: RunFlags) => {
       let started = false;
+      let out = '';
       try {
         const config = configFromFlags(flags);
-        const out = resolve(flags.resume ?? flags.out ?? `runs/${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        out = resolve(flags.resume ?? flags.out ?? `runs/${config.name}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
         if (flags.resume && !existsSync(out)) throw new ConfigError(`--resume ${out}: no such run directory`, ['resume']);
         started = true;
         const summary = await runRecipe(config, { out, resume: Boolean(flags.resume), onEvent: progressReporter() });
@@ -73,7 +74,13 @@ export function registerRun(program: Command): void {
           process.exitCode = EXIT.failure;
           return;
         }
-        if (!(e instanceof ConfigError)) throw e;
+        if (!(e instanceof ConfigError)) {
+          // Anything else is a bug or a fault: say what, and how to continue from the last checkpoint.
+          console.error(`r1 run: failed: ${(e as Error)?.stack ?? String(e)}`);
+          if (started) console.error(`r1 run: the run can continue from its last checkpoint: r1 run --resume ${out}`);
+          process.exitCode = EXIT.failure;
+          return;
+        }
         console.error(`r1 run: ${e.message}`);
         process.exitCode = EXIT.config;
       } finally {
