@@ -49,6 +49,17 @@ bool r1_args_init(r1_args *a, napi_env env, napi_callback_info info, const char 
   return true;
 }
 
+/** Argument i's typed-array type, element count and data; false (TypeError "<what>") when it is no typed array. */
+static bool typed_info(r1_args *a, size_t i, const char *what, napi_typedarray_type *type, size_t *n, void **ptr) {
+  bool is_ta = false;
+  size_t offset;
+  napi_value ab;
+  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
+      napi_get_typedarray_info(a->env, a->argv[i], type, n, ptr, &ab, &offset) != napi_ok)
+    return type_fail(a, i, what);
+  return true;
+}
+
 static void *typed(r1_args *a, size_t i, napi_typedarray_type want, const char *what, size_t *len, bool optional) {
   if (!a->ok) return NULL;
   napi_valuetype vt;
@@ -57,16 +68,11 @@ static void *typed(r1_args *a, size_t i, napi_typedarray_type want, const char *
     if (len) *len = 0;
     return NULL;
   }
-  bool is_ta = false;
   napi_typedarray_type type;
-  size_t n, offset;
+  size_t n;
   void *ptr;
-  napi_value ab;
-  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(a->env, a->argv[i], &type, &n, &ptr, &ab, &offset) != napi_ok || type != want) {
-    type_fail(a, i, what);
-    return NULL;
-  }
+  if (!typed_info(a, i, what, &type, &n, &ptr)) return NULL;
+  if (type != want) return (void)type_fail(a, i, what), NULL;
   if (len) *len = n;
   return ptr;
 }
@@ -87,14 +93,10 @@ double *r1_f64(r1_args *a, size_t i, size_t *len) {
 
 uint8_t *r1_bytes(r1_args *a, size_t i, size_t *len) {
   if (!a->ok) return NULL;
-  bool is_ta = false;
   napi_typedarray_type type;
-  size_t n, offset;
+  size_t n;
   void *ptr;
-  napi_value ab;
-  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(a->env, a->argv[i], &type, &n, &ptr, &ab, &offset) != napi_ok)
-    return (void)type_fail(a, i, "a typed array"), NULL;
+  if (!typed_info(a, i, "a typed array", &type, &n, &ptr)) return NULL;
   size_t size = 1;
   switch (type) {
     case napi_int16_array: case napi_uint16_array: size = 2; break;

@@ -3,8 +3,8 @@
 // empty softmax rows, causal offsets, ±100 logits and −1 targets, |gate| up to 30, weight decay on and
 // off. AdamW must agree bit for bit; the rest to float32 rounding. Both paths stay tested this way.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TypedArray } from '@tensorflow/tfjs';
 import { loadNativeAddon, nativeKernels, useNativeKernels } from './native_addon';
+import { arr, maxRelDiff, run, values } from './native_test_util';
 import type { KernelArray, KernelSpec } from '../kernels/kernel_spec';
 import { sizeOf } from '../kernels/kernel_spec';
 import { rmsNormGradSpec, rmsNormSpec } from '../kernels/rms_norm';
@@ -13,39 +13,9 @@ import { siluMulGradSpec, siluMulSpec } from '../kernels/silu_mul';
 import { tokenLogProbsGradSpec, tokenLogProbsSpec } from '../kernels/token_log_probs';
 import { adamWUpdateSpec, scaleAllSpec, sumOfSquaresSpec } from '../kernels/adamw';
 
-/** Seeded values in [lo, hi) (an LCG of its own; nothing shared with the code under test). */
-function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
-const arr = (shape: number[], v: TypedArray): KernelArray => ({ shape, values: v });
 
-/** Runs a spec's compute with the native loops on or off; returns fresh outputs. */
-function run(spec: KernelSpec, inputs: Record<string, KernelArray>, attrs: Record<string, unknown>, native: boolean): TypedArray[] {
-  useNativeKernels(native);
-  const infos = Object.fromEntries(Object.entries(inputs).map(([k, a]) => [k, { shape: a.shape, dtype: a.values instanceof Int32Array ? 'int32' : 'float32' }]));
-  const outs = spec.outputs(infos as never, attrs as never).map((o) => (o.dtype === 'int32' ? new Int32Array(sizeOf(o.shape)) : new Float32Array(sizeOf(o.shape)).fill(Number.NaN)));
-  spec.compute(inputs, outs, attrs as never);
-  return outs;
-}
 
-/** Largest |a − b| / max(1, |b|) over two runs' outputs. */
-function maxRelDiff(a: TypedArray[], b: TypedArray[]): number {
-  let worst = 0;
-  a.forEach((x, i) => {
-    for (let j = 0; j < x.length; j++) {
-      const d = Math.abs(x[j] - b[i][j]) / Math.max(1, Math.abs(b[i][j]));
-      if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
-    }
-  });
-  return worst;
-}
 
 const built = loadNativeAddon() !== null;
 const initially = nativeKernels() !== null;

@@ -4,23 +4,12 @@
 // no allowed key; the indexer's top-k (whole kernel across several query and key blocks, and the
 // streaming pass alone) with exact ties. Attention agrees to float32 rounding, selections exactly.
 import { afterAll, describe, expect, it } from 'vitest';
-import type { TypedArray } from '@tensorflow/tfjs';
 import { loadNativeAddon, nativeKernels, useNativeKernels } from './native_addon';
-import type { KernelArray, KernelSpec } from '../kernels/kernel_spec';
-import { sizeOf } from '../kernels/kernel_spec';
+import { arr, maxRelDiff, run, values } from './native_test_util';
+import type { KernelArray } from '../kernels/kernel_spec';
 import { sparseAttentionGradSpec, sparseAttentionSpec } from '../kernels/sparse_attention';
 import { chunkTopK, indexerTopKSpec } from '../kernels/indexer_topk';
 
-/** Seeded values in [lo, hi) (an LCG of its own; nothing shared with the code under test). */
-function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + ((hi - lo) * s) / 2 ** 32;
-  }
-  return out;
-}
 
 /** Seeded integers in [lo, hi] as float32 (exact dots, hence exact ties). */
 const ints = (n: number, seed: number, lo: number, hi: number) => values(n, seed, lo, hi + 1).map(Math.floor);
@@ -32,28 +21,8 @@ const ints = (n: number, seed: number, lo: number, hi: number) => values(n, seed
  */
 const grid = (n: number, seed: number) => values(n, seed).map((x) => Math.round(x * 64) / 64);
 
-const arr = (shape: number[], v: TypedArray): KernelArray => ({ shape, values: v });
 
-/** Runs a spec's compute with the native loops on or off; returns fresh outputs (NaN-filled first). */
-function run(spec: KernelSpec, inputs: Record<string, KernelArray>, attrs: Record<string, unknown>, native: boolean): TypedArray[] {
-  useNativeKernels(native);
-  const infos = Object.fromEntries(Object.entries(inputs).map(([k, a]) => [k, { shape: a.shape, dtype: a.values instanceof Int32Array ? 'int32' : 'float32' }]));
-  const outs = spec.outputs(infos as never, attrs as never).map((o) => (o.dtype === 'int32' ? new Int32Array(sizeOf(o.shape)).fill(-7) : new Float32Array(sizeOf(o.shape)).fill(Number.NaN)));
-  spec.compute(inputs, outs, attrs as never);
-  return outs;
-}
 
-/** Largest |a − b| / max(1, |b|) over two runs' outputs (NaN counts as ∞). */
-function maxRelDiff(a: TypedArray[], b: TypedArray[]): number {
-  let worst = 0;
-  a.forEach((x, i) => {
-    for (let j = 0; j < x.length; j++) {
-      const d = Math.abs(x[j] - b[i][j]) / Math.max(1, Math.abs(b[i][j]));
-      if (!(d <= worst)) worst = Number.isNaN(d) ? Infinity : d;
-    }
-  });
-  return worst;
-}
 
 const built = loadNativeAddon() !== null;
 const initially = nativeKernels() !== null;
