@@ -51,7 +51,10 @@ function blockOrder(plan: ExpertPlan): number[] {
 /** Routing weight of each row of a block (1 for the shared experts). [n] */
 function rowWeights(block: ExpertBlock, w: Float32Array): Float32Array {
   const pairs = block.pairs;
-  return pairs ? Float32Array.from(pairs, (p) => w[p]) : new Float32Array(block.tokens.length).fill(1);
+  const out = new Float32Array(block.tokens.length);
+  if (!pairs) return out.fill(1);
+  for (let r = 0; r < pairs.length; r++) out[r] = w[pairs[r]]; // a plain loop: Float32Array.from with a map callback is ~10× slower
+  return out;
 }
 
 // Row loops as small monomorphic functions (typed arrays and numbers only), so V8 optimises each once.
