@@ -81,26 +81,27 @@ typedef struct {
 /** Products with at most this many rows run as matrix–vector products: GEMM would pack all of B for them. */
 #define GEMV_ROWS 4
 
-/** C = op(A)·op(B) of one product, one row at a time: y = op(B)ᵀ·x per row x of op(A) (decoding's shapes). */
-static void by_rows(const batch_job *j, const float *A, const float *B, float *C) {
-  for (int r = 0; r < j->m; r++) {
-    const float *x = j->ta ? A + r : A + (int64_t)r * j->k;
-    const int incx = j->ta ? j->m : 1;
-    if (j->tb) sgemv(ROW_MAJOR, NO_TRANS, j->n, j->k, 1.0f, B, j->k, x, incx, 0.0f, C + (int64_t)r * j->n, 1); // B [n, k]
-    else sgemv(ROW_MAJOR, TRANS, j->k, j->n, 1.0f, B, j->n, x, incx, 0.0f, C + (int64_t)r * j->n, 1); // B [k, n]
+/**
+ * C = op(A)·op(B) on the BLAS threads as they are set. A product of a few rows (decoding's shapes) runs
+ * one row at a time, y = op(B)ᵀ·x per row x of op(A), so B is not packed.
+ */
+static void product(bool ta, bool tb, int m, int n, int k, const float *A, int lda, const float *B, int ldb, float *C, int ldc) {
+  if (sgemv && m <= GEMV_ROWS) {
+    for (int r = 0; r < m; r++) {
+      const float *x = ta ? A + r : A + (int64_t)r * lda;
+      const int incx = ta ? lda : 1;
+      if (tb) sgemv(ROW_MAJOR, NO_TRANS, n, k, 1.0f, B, ldb, x, incx, 0.0f, C + (int64_t)r * ldc, 1); // B [n, k]
+      else sgemv(ROW_MAJOR, TRANS, k, n, 1.0f, B, ldb, x, incx, 0.0f, C + (int64_t)r * ldc, 1); // B [k, n]
+    }
+    return;
   }
+  sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
 }
 
 static void *run_batch(void *arg) {
   const batch_job *j = arg;
-  if (sgemv && j->m <= GEMV_ROWS) {
-    for (int64_t i = j->from; i < j->to; i++) by_rows(j, j->A + i * j->stride_a, j->B + i * j->stride_b, j->C + i * (int64_t)j->m * j->n);
-    return NULL;
-  }
-  for (int64_t i = j->from; i < j->to; i++) {
-    sgemm(ROW_MAJOR, j->ta ? TRANS : NO_TRANS, j->tb ? TRANS : NO_TRANS, j->m, j->n, j->k, 1.0f, j->A + i * j->stride_a,
-          j->lda, j->B + i * j->stride_b, j->ldb, 0.0f, j->C + i * (int64_t)j->m * j->n, j->n);
-  }
+  for (int64_t i = j->from; i < j->to; i++)
+    product(j->ta, j->tb, j->m, j->n, j->k, j->A + i * j->stride_a, j->lda, j->B + i * j->stride_b, j->ldb, j->C + i * (int64_t)j->m * j->n, j->n);
   return NULL;
 }
 
@@ -111,16 +112,7 @@ void r1_blas_serial(void) { use_threads(1); }
 void r1_sgemm(bool serial, bool transA, bool transB, int m, int n, int k, const float *A, int lda, const float *B, int ldb,
               float *C, int ldc) {
   if (!serial) use_threads((int64_t)m * n * k < SMALL_GEMM ? 1 : max_threads);
-  if (sgemv && m <= GEMV_ROWS) { // a few rows: matrix–vector products, B is not packed
-    for (int r = 0; r < m; r++) {
-      const float *x = transA ? A + r : A + (int64_t)r * lda;
-      const int incx = transA ? lda : 1;
-      if (transB) sgemv(ROW_MAJOR, NO_TRANS, n, k, 1.0f, B, ldb, x, incx, 0.0f, C + (int64_t)r * ldc, 1);
-      else sgemv(ROW_MAJOR, TRANS, k, n, 1.0f, B, ldb, x, incx, 0.0f, C + (int64_t)r * ldc, 1);
-    }
-    return;
-  }
-  sgemm(ROW_MAJOR, transA ? TRANS : NO_TRANS, transB ? TRANS : NO_TRANS, m, n, k, 1.0f, A, lda, B, ldb, 0.0f, C, ldc);
+  product(transA, transB, m, n, k, A, lda, B, ldb, C, ldc);
 }
 
 static napi_value gemm(napi_env env, napi_callback_info info) {

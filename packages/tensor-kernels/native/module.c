@@ -49,15 +49,18 @@ bool r1_args_init(r1_args *a, napi_env env, napi_callback_info info, const char 
   return true;
 }
 
-/** Argument i's typed-array type, element count and data; false (TypeError "<what>") when it is no typed array. */
-static bool typed_info(r1_args *a, size_t i, const char *what, napi_typedarray_type *type, size_t *n, void **ptr) {
+/** A value's typed-array type, element count and data; false when it is no typed array. */
+static bool typed_value(napi_env env, napi_value v, napi_typedarray_type *type, size_t *n, void **ptr) {
   bool is_ta = false;
   size_t offset;
   napi_value ab;
-  if (napi_is_typedarray(a->env, a->argv[i], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(a->env, a->argv[i], type, n, ptr, &ab, &offset) != napi_ok)
-    return type_fail(a, i, what);
-  return true;
+  return napi_is_typedarray(env, v, &is_ta) == napi_ok && is_ta &&
+         napi_get_typedarray_info(env, v, type, n, ptr, &ab, &offset) == napi_ok;
+}
+
+/** Argument i's typed-array type, element count and data; false (TypeError "<what>") when it is no typed array. */
+static bool typed_info(r1_args *a, size_t i, const char *what, napi_typedarray_type *type, size_t *n, void **ptr) {
+  return typed_value(a->env, a->argv[i], type, n, ptr) || type_fail(a, i, what);
 }
 
 static void *typed(r1_args *a, size_t i, napi_typedarray_type want, const char *what, size_t *len, bool optional) {
@@ -85,6 +88,16 @@ int32_t *r1_i32(r1_args *a, size_t i, size_t *len, bool optional) {
 }
 uint8_t *r1_u8(r1_args *a, size_t i, size_t *len, bool optional) {
   return (uint8_t *)typed(a, i, napi_uint8_array, "a Uint8Array", len, optional);
+}
+
+float *r1_f32_element(r1_args *a, size_t i, uint32_t j, size_t *len) {
+  if (!a->ok) return NULL;
+  napi_value v;
+  napi_typedarray_type type;
+  void *ptr;
+  if (napi_get_element(a->env, a->argv[i], j, &v) != napi_ok || !typed_value(a->env, v, &type, len, &ptr) || type != napi_float32_array)
+    return (void)type_fail(a, i, "an array of Float32Arrays"), NULL;
+  return ptr;
 }
 
 double *r1_f64(r1_args *a, size_t i, size_t *len) {

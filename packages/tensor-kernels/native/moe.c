@@ -9,23 +9,6 @@
 #include <string.h>
 #include "r1_native.h"
 
-/** Element i of a JS array argument as a Float32Array's data. */
-static float *f32_element(r1_args *a, size_t arg, uint32_t i, size_t *len) {
-  napi_value v;
-  bool is_ta = false;
-  napi_typedarray_type type;
-  size_t offset;
-  void *ptr;
-  napi_value ab;
-  if (!a->ok) return NULL;
-  if (napi_get_element(a->env, a->argv[arg], i, &v) != napi_ok || napi_is_typedarray(a->env, v, &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(a->env, v, &type, len, &ptr, &ab, &offset) != napi_ok || type != napi_float32_array) {
-    r1_fail(a, "weights must be an array of Float32Arrays");
-    return NULL;
-  }
-  return ptr;
-}
-
 /** Whether a block's n rows are tokens 0…T−1 in order (the shared experts' block): no gather needed. */
 static bool every_token(const int32_t *tok, size_t n, size_t T) {
   if (n != T) return false;
@@ -227,7 +210,7 @@ static float **pointers(r1_args *a, size_t arg, size_t E, const int32_t *widths,
     const size_t I = widths[e];
     for (int j = 0; j < 3; j++) {
       size_t len;
-      p[3 * e + j] = f32_element(a, arg, 3 * e + j, &len);
+      p[3 * e + j] = r1_f32_element(a, arg, 3 * e + j, &len);
       if (a->ok && len < I * D) r1_fail(a, grads ? "a dW array is shorter than its weight" : "an expert weight is shorter than its width × D");
     }
   }
@@ -238,13 +221,39 @@ static float **pointers(r1_args *a, size_t arg, size_t E, const int32_t *widths,
   return p;
 }
 
-/** The shared-first block of `order` (all tokens in order, listed first), or −1; fails when asked for but not so. */
-static int shared_block(r1_args *a, bool init_shared, const int32_t *order, size_t nord, const int32_t *tokens,
-                        const int32_t *starts, size_t T) {
+/**
+ * Checks `order` (blocks in combine order) and returns its shared-first block — order[0], which must hold
+ * every token in order — when `init_shared`, else −1. After a failure a->ok is false.
+ */
+static int shared_first_block(r1_args *a, bool init_shared, const int32_t *order, size_t nord, size_t E, const int32_t *tokens,
+                              const int32_t *starts, size_t T) {
+  for (size_t j = 0; j < nord; j++)
+    if (order[j] < 0 || (size_t)order[j] >= E) return r1_fail(a, "order names a missing block"), -1;
   if (!init_shared) return -1;
   if (nord == 0 || !every_token(tokens + starts[order[0]], starts[order[0] + 1] - starts[order[0]], T))
     return r1_fail(a, "the first block must hold every token in order when sharedFirst"), -1;
   return order[0];
+}
+
+/**
+ * Runs a call whose blocks write one output row per block row (forward, dx), then adds the rows into
+ * c->Y at their tokens in block `order`, weighted by rw (NULL: 1). The shared-first block writes c->Y
+ * itself; without one c->Y starts at 0. False (a JS exception pending) after a failure.
+ */
+static bool run_and_combine(r1_args *a, moe_call *c, const int32_t *order, size_t nord, const float *rw) {
+  const size_t D = c->D;
+  float *out = malloc(sizeof(float) * ((size_t)c->starts[c->E] * D + 1));
+  if (!out) return r1_fail(a, "out of memory");
+  c->out = out;
+  if (c->shared_first < 0) memset(c->Y, 0, sizeof(float) * c->T * D);
+  const bool ok = run_call(c);
+  for (size_t j = 0; ok && j < nord; j++) {
+    const int e = order[j];
+    if (e == c->shared_first) continue;
+    for (int32_t r = c->starts[e]; r < c->starts[e + 1]; r++) add_row(c->Y + (size_t)c->tokens[r] * D, out + (size_t)r * D, rw ? rw[r] : 1.0, D);
+  }
+  free(out);
+  return ok || r1_fail(a, "out of memory");
 }
 
 /**
@@ -274,29 +283,12 @@ static napi_value moe_forward(napi_env env, napi_callback_info info) {
   const size_t T = nx / D;
   size_t R, Wmax;
   if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, nc, &R, &Wmax)) return NULL;
-  for (size_t j = 0; j < nord; j++)
-    if (order[j] < 0 || (size_t)order[j] >= E) return (void)r1_fail(&a, "order names a missing block"), NULL;
-  const int sf = shared_block(&a, init_shared, order, nord, tokens, starts, T);
+  const int sf = shared_first_block(&a, init_shared, order, nord, E, tokens, starts, T);
   float **W = a.ok ? pointers(&a, 3, E, widths, D, false) : NULL;
-  float *out = W ? malloc(sizeof(float) * (nt * D + 1)) : NULL;
-  if (!out) {
-    free(W);
-    if (a.ok) r1_fail(&a, "out of memory");
-    return NULL;
-  }
-  moe_call c = {E, T, D, R, Wmax, tokens, starts, widths, NULL, offsets, rw, W, NULL, 0, X, NULL, C, NULL, Y, out, NULL, NULL, sf, NULL, 0, NULL};
-  if (sf < 0) memset(Y, 0, sizeof(float) * T * D);
-  if (!run_call(&c)) {
-    free(out);
-    free(W);
-    return (void)r1_fail(&a, "out of memory"), NULL;
-  }
-  for (size_t j = 0; j < nord; j++) { // the weighted combine, in block order
-    const int e = order[j];
-    if (e == sf) continue;
-    for (int32_t r = starts[e]; r < starts[e + 1]; r++) add_row(Y + (size_t)tokens[r] * D, out + (size_t)r * D, rw[r], D);
-  }
-  free(out);
+  if (!W) return NULL;
+  moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
+                .offsets = offsets, .rw = rw, .W = W, .kind = 0, .X = X, .C = C, .Y = Y, .shared_first = sf};
+  run_and_combine(&a, &c, order, nord, rw); // the weighted combine
   free(W);
   return NULL;
 }
@@ -338,7 +330,9 @@ static napi_value moe_backward(napi_env env, napi_callback_info info) {
   for (size_t e = 0; e < E; e++)
     if (starts[e + 1] == starts[e])
       for (int j = 0; j < 3; j++) memset(dW[3 * e + j], 0, sizeof(float) * widths[e] * D);
-  moe_call c = {E, T, D, R, Wmax, tokens, starts, widths, pairs, offsets, rw, W, dW, 1, X, DY, C, NULL, NULL, NULL, DWT, DGU, -1, NULL, 0, NULL};
+  moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
+                .pairs = pairs, .offsets = offsets, .rw = rw, .W = W, .dW = dW, .kind = 1, .X = X, .DY = DY, .C = C,
+                .DWT = DWT, .DGUout = DGU, .shared_first = -1};
   const bool ok = run_call(&c);
   free(W);
   free(dW);
@@ -369,33 +363,12 @@ static napi_value moe_grad_x(napi_env env, napi_callback_info info) {
   const size_t T = ndx / D;
   size_t R, Wmax;
   if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, ng, &R, &Wmax)) return NULL;
-  for (size_t j = 0; j < nord; j++)
-    if (order[j] < 0 || (size_t)order[j] >= E) return (void)r1_fail(&a, "order names a missing block"), NULL;
-  const int sf = shared_block(&a, init_shared, order, nord, tokens, starts, T);
+  const int sf = shared_first_block(&a, init_shared, order, nord, E, tokens, starts, T);
   float **W = a.ok ? pointers(&a, 1, E, widths, D, false) : NULL;
-  float *out = W ? malloc(sizeof(float) * (nt * D + 1)) : NULL;
-  if (!out) {
-    free(W);
-    if (a.ok) r1_fail(&a, "out of memory");
-    return NULL;
-  }
-  moe_call c = {E, T, D, R, Wmax, tokens, starts, widths, NULL, offsets, NULL, W, NULL, 2, NULL, NULL, NULL, DGU, DX, out, NULL, NULL, sf, NULL, 0, NULL};
-  if (sf < 0) memset(DX, 0, sizeof(float) * T * D);
-  if (!run_call(&c)) {
-    free(out);
-    free(W);
-    return (void)r1_fail(&a, "out of memory"), NULL;
-  }
-  for (size_t j = 0; j < nord; j++) { // the scatter-add, in block order
-    const int e = order[j];
-    if (e == sf) continue;
-    for (int32_t r = starts[e]; r < starts[e + 1]; r++) {
-      float *d = DX + (size_t)tokens[r] * D;
-      const float *o = out + (size_t)r * D;
-      for (size_t i = 0; i < (size_t)D; i++) d[i] += o[i];
-    }
-  }
-  free(out);
+  if (!W) return NULL;
+  moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
+                .offsets = offsets, .W = W, .kind = 2, .DGU = DGU, .Y = DX, .shared_first = sf};
+  run_and_combine(&a, &c, order, nord, NULL); // the scatter-add (weight 1: the same float32 sum)
   free(W);
   return NULL;
 }

@@ -29,6 +29,8 @@ int32_t *r1_i32(r1_args *a, size_t i, size_t *len, bool optional);
 uint8_t *r1_u8(r1_args *a, size_t i, size_t *len, bool optional);
 /** Argument i as any typed array's bytes (length in bytes). */
 uint8_t *r1_bytes(r1_args *a, size_t i, size_t *len);
+/** Element j of argument i (a JS array) as a Float32Array's data. */
+float *r1_f32_element(r1_args *a, size_t i, uint32_t j, size_t *len);
 /** Argument i as a Float64Array's data. */
 double *r1_f64(r1_args *a, size_t i, size_t *len);
 /** Argument i as a number. */

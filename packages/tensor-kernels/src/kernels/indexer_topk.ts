@@ -5,7 +5,7 @@
 // With the native addon both the kernel and chunkTopK run in C (native/dsa.c: BLAS dots by chunks of
 // queries, a threshold-filtered selection of the same sets); these loops are the fallback.
 import type { TensorInfo } from '@tensorflow/tfjs';
-import { f32 } from './kernel_spec';
+import { asF32, f32 } from './kernel_spec';
 import type { KernelArray, KernelSpec } from './kernel_spec';
 import { nativeKernels } from '../backend/native_addon';
 
@@ -121,9 +121,6 @@ export function chunkTopK(
     for (let j = 0; j < topk; j++) out[o + j] = j < n ? sel[j] : -1;
   }
 }
-
-/** A Float32Array view of `a` (itself when it is one), for the native loops. */
-const asF32 = (a: ArrayLike<number>): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
 
 /** Selected keys per query, ascending, −1 padded. */
 export const indexerTopKSpec: KernelSpec = {

@@ -27,5 +27,11 @@ export interface KernelSpec {
 /** A float32 view, for the native loops (tfjs holds float32 tensors in Float32Arrays on both backends). */
 export const f32 = (a: TypedArray | KernelArray): Float32Array => (ArrayBuffer.isView(a) ? a : a.values) as Float32Array;
 
+/** Float32 values for the native loops: the array itself when it is a Float32Array, else a float32 copy (e.g. a mask held as int32). */
+export const asF32 = (a: ArrayLike<number>): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
+
+/** Int32 values for the native loops: the array itself when it is an Int32Array, else an int32 copy. */
+export const asI32 = (a: ArrayLike<number>): Int32Array => (a instanceof Int32Array ? a : Int32Array.from(a));
+
 /** Number of elements of a shape. */
 export const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);

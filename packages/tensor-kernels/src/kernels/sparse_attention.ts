@@ -6,7 +6,7 @@
 // operand may be [B, S, H, D] instead of [B, H, S, D] (attr `layout`). With the native addon the same
 // math runs in C (native/dsa.c: vectorised, threaded, cache-aware); these loops are the fallback.
 import type { NamedAttrMap, TensorInfo, TypedArray } from '@tensorflow/tfjs';
-import { f32 } from './kernel_spec';
+import { asF32, asI32, f32 } from './kernel_spec';
 import type { KernelArray, KernelSpec } from './kernel_spec';
 import { nativeKernels } from '../backend/native_addon';
 
@@ -45,9 +45,6 @@ const dimsOf = (shape: number[], layout: 'bhsd' | 'bshd') => (layout === 'bshd' 
 
 /** The shape of a [B, H, S, D]-like operand in `layout`. */
 const shapeOf = (B: number, H: number, S: number, D: number, layout: 'bhsd' | 'bshd') => (layout === 'bshd' ? [B, S, H, D] : [B, H, S, D]);
-
-/** An Int32Array view of int32 values (tfjs holds int32 tensors in Int32Arrays; copied otherwise). */
-const i32 = (a: TypedArray): Int32Array => (a instanceof Int32Array ? a : Int32Array.from(a));
 
 /** Σ_c a[ao + c]·b[bo + c] with four independent partial sums (a single chain is add-latency bound). */
 function dotAt(a: TypedArray, ao: number, b: TypedArray, bo: number, n: number): number {
@@ -107,9 +104,9 @@ export const sparseAttentionSpec: KernelSpec = {
     const kSel = indices.shape[2];
     const native = nativeKernels();
     if (native) {
-      const mask = keyMask ? (keyMask.values instanceof Float32Array ? keyMask.values : Float32Array.from(keyMask.values)) : null;
+      const mask = keyMask ? asF32(keyMask.values) : null;
       const Hk = dimsOf(k.shape, layout)[1];
-      return native.sparseAttention(f32(q), f32(k), f32(v), i32(indices.values), mask, f32(o), f32(p), B, H, Hk, Sq, Sk, Dk, Dv, kSel, layout === 'bshd', scale, causal);
+      return native.sparseAttention(f32(q), f32(k), f32(v), asI32(indices.values), mask, f32(o), f32(p), B, H, Hk, Sq, Sk, Dk, Dv, kSel, layout === 'bshd', scale, causal);
     }
     const sq = stridesOf(q.shape, layout), sk = stridesOf(k.shape, layout), sv = stridesOf(v.shape, layout);
     const so = stridesOf(shapeOf(B, H, Sq, Dv, layout), layout);
@@ -191,7 +188,7 @@ export const sparseAttentionGradSpec: KernelSpec = {
     const native = nativeKernels();
     if (native) {
       const [, Hk, Sk] = dimsOf(k.shape, layout);
-      return native.sparseAttentionGrad(f32(q), f32(k), f32(v), i32(indices.values), f32(p), f32(dy), f32(dq), f32(dk), f32(dv), B, H, Hk, Sq, Sk, Dk, Dv, kSel, layout === 'bshd', scale);
+      return native.sparseAttentionGrad(f32(q), f32(k), f32(v), asI32(indices.values), f32(p), f32(dy), f32(dq), f32(dk), f32(dv), B, H, Hk, Sq, Sk, Dk, Dv, kSel, layout === 'bshd', scale);
     }
     const sq = stridesOf(q.shape, layout), sk = stridesOf(k.shape, layout), sv = stridesOf(v.shape, layout);
     const sg = stridesOf(dy.shape, layout), sp = stridesOf(p.shape, layout);
