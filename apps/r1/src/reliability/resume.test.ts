@@ -2,6 +2,10 @@
 // (one kill inside a checkpoint write, one resume over a corrupted newest checkpoint) and resumed
 // each time ends with checkpoints byte-identical to an uninterrupted run's; a corrupted checkpoint of
 // a finished stage stops the resume with a CheckpointError naming the file.
+//
+// The corrupted-newest-checkpoint case does not depend on where a timed kill happens to land (the
+// stages are small enough to finish inside a kill's delay): its kill is made inside the write of a
+// stage's third checkpoint, so two complete ones are always there to corrupt and fall back between.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -48,9 +52,10 @@ function triggerIndex(line: string): number {
 /**
  * Runs `r1 run …`; with `kill`, SIGKILLs it `kill.delayMs` after the first progress line at or past
  * trigger `kill.after` (a resumed run does not repeat the steps it restored), or as soon as a
- * checkpoint's temporary directory appears (`kill.inWrite`).
+ * checkpoint's temporary directory appears (`kill.inWrite`) in a stage with at least
+ * `kill.complete` complete checkpoints.
  */
-function r1(args: string[], kill?: { after?: number; delayMs?: number; inWrite?: string }, env: Record<string, string> = {}): Promise<Outcome> {
+function r1(args: string[], kill?: { after?: number; delayMs?: number; inWrite?: string; complete?: number }, env: Record<string, string> = {}): Promise<Outcome> {
   const child = spawn(process.execPath, ['--conditions=@r1-ts/source', '--import', 'tsx', bin, 'run', ...args], {
     cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -73,7 +78,8 @@ function r1(args: string[], kill?: { after?: number; delayMs?: number; inWrite?:
   const poll = kill?.inWrite
     ? setInterval(() => {
       const tmp = findTmp(kill.inWrite!);
-      if (tmp && !armed) {
+      const complete = tmp ? stageCheckpoints(kill.inWrite!, tmp.split('/')[0]).length : 0;
+      if (tmp && !armed && complete >= (kill.complete ?? 0)) {
         sawTmp = tmp;
         fire(0);
       }
@@ -120,7 +126,7 @@ function stageCheckpoints(run: string, stage: string): string[] {
 }
 
 describe('r1 run: deterministic resume (issue #11)', () => {
-  it('SIGKILLed at ≥ 5 seeded points (one inside a checkpoint write) and resumed, ends bit-identical to an uninterrupted run', async () => {
+  it('SIGKILLed at 5 seeded points and inside 2 checkpoint writes (one over a corrupted newest checkpoint) and resumed, ends bit-identical to an uninterrupted run', async () => {
     const t0 = performance.now();
     const dir = mkdtempSync(join(tmpdir(), 'r1-resume-'));
     const cfgPath = join(dir, 'config.json');
@@ -137,11 +143,13 @@ describe('r1 run: deterministic resume (issue #11)', () => {
 
     // Kill plan: 5 distinct progress lines drawn by a seeded generator, in pipeline order, each with a
     // random delay (so kills land mid-step, mid-sampling or mid-save), plus one kill inside a
-    // checkpoint write at a random position in the sequence.
+    // checkpoint write at a random position in the sequence. First, a kill inside the write of the
+    // third checkpoint of a stage (pretrain's last), after which the newest complete one is corrupted.
     const rng = new Rng(20251);
     const picks = rng.shuffle([...triggers.keys()]).slice(0, 5).sort((x, y) => x - y);
-    const plan: { after?: number; delayMs?: number; inWrite?: boolean }[] = picks.map((i) => ({ after: i, delayMs: rng.int(0, 400) }));
+    const plan: { after?: number; delayMs?: number; inWrite?: boolean; complete?: number }[] = picks.map((i) => ({ after: i, delayMs: rng.int(0, 400) }));
     plan.splice(rng.int(0, plan.length), 0, { inWrite: true });
+    plan.unshift({ inWrite: true, complete: 2 });
 
     const b = join(dir, 'b');
     let started = false;
@@ -155,7 +163,7 @@ describe('r1 run: deterministic resume (issue #11)', () => {
     for (const k of plan) {
       const args = started ? ['--resume', b] : [...base, '--out', b];
       const res = k.inWrite
-        ? await r1(args, { inWrite: b }, { R1_TEST_PAUSE_IN_CHECKPOINT_WRITE: '10000' })
+        ? await r1(args, { inWrite: b, complete: k.complete }, { R1_TEST_PAUSE_IN_CHECKPOINT_WRITE: k.complete ? '3000' : '10000' })
         : await r1(args, { after: k.after, delayMs: k.delayMs });
       started = true;
       check(res);
@@ -193,7 +201,7 @@ describe('r1 run: deterministic resume (issue #11)', () => {
     const last = await r1(['--resume', b]);
     check(last);
     expect(last.code, last.stderr).toBe(0);
-    expect(kills).toBeGreaterThanOrEqual(5);
+    expect(kills).toBeGreaterThanOrEqual(6);
     expect(fellBack).toBe(true);
     expect(refused).toBe(true);
     expect(state(b).current).toBeNull();
