@@ -167,6 +167,36 @@ void r1_run_workers(void *(*fn)(void *), void *args, size_t size, int workers) {
   }
 }
 
+static void *scratch_buf[R1_SCRATCH_SLOTS];
+static size_t scratch_cap[R1_SCRATCH_SLOTS];
+static bool scratch_busy = false;
+
+void r1_scratch_begin(r1_scratch *s) {
+  memset(s, 0, sizeof *s);
+  s->held = !__atomic_test_and_set(&scratch_busy, __ATOMIC_ACQUIRE);
+}
+
+void *r1_scratch_get(r1_scratch *s, int slot, size_t bytes) {
+  if (slot < 0 || slot >= R1_SCRATCH_SLOTS) return NULL;
+  if (bytes == 0) bytes = 1;
+  if (!s->held) {
+    free(s->own[slot]);
+    return s->own[slot] = malloc(bytes);
+  }
+  if (scratch_cap[slot] < bytes) {
+    free(scratch_buf[slot]);
+    scratch_buf[slot] = malloc(bytes);
+    scratch_cap[slot] = scratch_buf[slot] ? bytes : 0;
+  }
+  return scratch_buf[slot];
+}
+
+void r1_scratch_end(r1_scratch *s) {
+  for (int i = 0; i < R1_SCRATCH_SLOTS; i++) free(s->own[i]);
+  if (s->held) __atomic_clear(&scratch_busy, __ATOMIC_RELEASE);
+  s->held = false;
+}
+
 static napi_status add_all(napi_env env, napi_value exports, const r1_fn *fns) {
   for (; fns->name; fns++) {
     napi_value f;

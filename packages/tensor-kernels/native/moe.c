@@ -87,6 +87,7 @@ typedef struct {
   int shared_first; // block index whose output goes straight to Y / dx, or −1
   const int *owner;
   int worker;
+  r1_scratch *scratch; // the call's reusable buffers: slot 0 the combine's rows, 1 + w and 1 + R1_MAX_WORKERS + w worker w's
   bool *failed; // set by a worker that could not allocate its scratch
 } moe_call;
 
@@ -123,8 +124,8 @@ static void assign(const moe_call *c, int workers, int *owner) {
 static void *moe_work(void *arg) {
   const moe_call *c = arg;
   const size_t D = c->D, R = c->max_rows, Wd = c->max_width;
-  float *buf = malloc(sizeof(float) * (2 * R * D + 2 * R * Wd + 1));
-  double *dots = malloc(sizeof(double) * (R + 1));
+  float *buf = r1_scratch_get(c->scratch, 1 + c->worker, sizeof(float) * (2 * R * D + 2 * R * Wd + 1));
+  double *dots = r1_scratch_get(c->scratch, 1 + R1_MAX_WORKERS + c->worker, sizeof(double) * (R + 1));
   float *xe = buf, *dye = xe + R * D, *t1 = dye + R * D, *t2 = t1 + R * Wd;
   if (!buf || !dots) *c->failed = true;
   for (size_t e = 0; e < c->E && buf && dots; e++) {
@@ -169,8 +170,6 @@ static void *moe_work(void *arg) {
       for (size_t i = 0; i < n * D; i++) dst[i] = xe[i] + dye[i];
     }
   }
-  free(buf);
-  free(dots);
   return NULL;
 }
 
@@ -242,7 +241,7 @@ static int shared_first_block(r1_args *a, bool init_shared, const int32_t *order
  */
 static bool run_and_combine(r1_args *a, moe_call *c, const int32_t *order, size_t nord, const float *rw) {
   const size_t D = c->D;
-  float *out = malloc(sizeof(float) * ((size_t)c->starts[c->E] * D + 1));
+  float *out = r1_scratch_get(c->scratch, 0, sizeof(float) * ((size_t)c->starts[c->E] * D + 1));
   if (!out) return r1_fail(a, "out of memory");
   c->out = out;
   if (c->shared_first < 0) memset(c->Y, 0, sizeof(float) * c->T * D);
@@ -252,7 +251,6 @@ static bool run_and_combine(r1_args *a, moe_call *c, const int32_t *order, size_
     if (e == c->shared_first) continue;
     for (int32_t r = c->starts[e]; r < c->starts[e + 1]; r++) add_row(c->Y + (size_t)c->tokens[r] * D, out + (size_t)r * D, rw ? rw[r] : 1.0, D);
   }
-  free(out);
   return ok || r1_fail(a, "out of memory");
 }
 
@@ -288,7 +286,11 @@ static napi_value moe_forward(napi_env env, napi_callback_info info) {
   if (!W) return NULL;
   moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
                 .offsets = offsets, .rw = rw, .W = W, .kind = 0, .X = X, .C = C, .Y = Y, .shared_first = sf};
+  r1_scratch sc;
+  r1_scratch_begin(&sc);
+  c.scratch = &sc;
   run_and_combine(&a, &c, order, nord, rw); // the weighted combine
+  r1_scratch_end(&sc);
   free(W);
   return NULL;
 }
@@ -333,7 +335,11 @@ static napi_value moe_backward(napi_env env, napi_callback_info info) {
   moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
                 .pairs = pairs, .offsets = offsets, .rw = rw, .W = W, .dW = dW, .kind = 1, .X = X, .DY = DY, .C = C,
                 .DWT = DWT, .DGUout = DGU, .shared_first = -1};
+  r1_scratch sc;
+  r1_scratch_begin(&sc);
+  c.scratch = &sc;
   const bool ok = run_call(&c);
+  r1_scratch_end(&sc);
   free(W);
   free(dW);
   if (!ok) r1_fail(&a, "out of memory");
@@ -368,7 +374,11 @@ static napi_value moe_grad_x(napi_env env, napi_callback_info info) {
   if (!W) return NULL;
   moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
                 .offsets = offsets, .W = W, .kind = 2, .DGU = DGU, .Y = DX, .shared_first = sf};
+  r1_scratch sc;
+  r1_scratch_begin(&sc);
+  c.scratch = &sc;
   run_and_combine(&a, &c, order, nord, NULL); // the scatter-add (weight 1: the same float32 sum)
+  r1_scratch_end(&sc);
   free(W);
   return NULL;
 }

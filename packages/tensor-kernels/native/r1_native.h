@@ -55,6 +55,25 @@ int r1_workers(double work);
 /** Runs fn(args + w·size) for w < workers: w ≥ 1 on new threads, w = 0 (and any that fails to start) here. */
 void r1_run_workers(void *(*fn)(void *), void *args, size_t size, int workers);
 
+/**
+ * Scratch memory kept between calls. A fresh multi-megabyte malloc is fresh mmap'd memory, and the
+ * first touch of every page faults (a `small` MoE layer's forward spent ~1 ms of 10 in faults); the
+ * scratch keeps the largest buffer each slot has needed. One call at a time holds it (calls from
+ * other Node threads meanwhile get plain malloc'd buffers, freed at the end).
+ *
+ *   r1_scratch s; r1_scratch_begin(&s);            // main thread, before workers start
+ *   float *b = r1_scratch_get(&s, slot, bytes);    // any thread; one thread per slot; NULL: no memory
+ *   r1_scratch_end(&s);                            // main thread, after workers end
+ */
+#define R1_SCRATCH_SLOTS 32
+typedef struct {
+  bool held;
+  void *own[R1_SCRATCH_SLOTS];
+} r1_scratch;
+void r1_scratch_begin(r1_scratch *s);
+void *r1_scratch_get(r1_scratch *s, int slot, size_t bytes);
+void r1_scratch_end(r1_scratch *s);
+
 /** Each file's functions, added to the module's exports. */
 typedef struct {
   const char *name;

@@ -15,10 +15,26 @@ export function cacheSize(T: number, K: number, routedWidth: number, sharedWidth
   return T * (K * 2 * routedWidth + 2 * sharedWidth);
 }
 
-/** The plan of a batch from its inputs. */
+/** The last plan made, by indices buffer: the forward, backward and dx kernels of one step share it. */
+let lastPlan: { dataId: object; shared: boolean; widths: number[]; plan: ExpertPlan; flat: FlatPlan | null } | null = null;
+
+/**
+ * The plan of a batch from its inputs. The plan depends only on the indices buffer (tfjs buffers are
+ * immutable; a new tensor gets a new dataId), so the backward and dx kernels reuse the forward's.
+ */
 export function planOf(mem: Memory, indices: TensorInfo, weights: ExpertWeights[], shared: boolean): ExpertPlan {
-  const [T, K] = indices.shape;
-  return planExperts(mem.i32(indices).slice(), T, K, weights.map((w) => w[0].shape[0]), shared);
+  return cachedPlan(mem, indices, weights, shared).plan;
+}
+
+function cachedPlan(mem: Memory, indices: TensorInfo, weights: ExpertWeights[], shared: boolean): NonNullable<typeof lastPlan> {
+  const widths = weights.map((w) => w[0].shape[0]);
+  const hit = lastPlan && lastPlan.dataId === indices.dataId && lastPlan.shared === shared &&
+    lastPlan.widths.length === widths.length && lastPlan.widths.every((w, i) => w === widths[i]);
+  if (!hit) {
+    const [T, K] = indices.shape;
+    lastPlan = { dataId: indices.dataId, shared, widths, plan: planExperts(mem.i32(indices).slice(), T, K, widths, shared), flat: null };
+  }
+  return lastPlan!;
 }
 
 /** Rows `tokens` of a [T, D] buffer, gathered into a new [n, D] buffer. */
@@ -151,7 +167,7 @@ export function expertsForward(mem: Memory, x: TensorInfo, weight: TensorInfo, i
   if (cache.shape[0] !== plan.size) throw new RangeError(`MoeExperts: cache must hold ${plan.size} floats, got ${cache.shape[0]}`);
   const y = mem.alloc([T, D]);
   if (mem.native) {
-    forwardNative(mem, x, y, weight, cache, plan, weights);
+    forwardNative(mem, x, y, weight, indices, cache, weights, shared);
     return y;
   }
   mem.f32(y).fill(0);
@@ -176,22 +192,30 @@ export function expertsForward(mem: Memory, x: TensorInfo, weight: TensorInfo, i
   return y;
 }
 
-/** A plan flattened for the native addon: blocks' rows concatenated (tokens, routing weights, pair indices, −1 for shared rows). */
-function flatPlan(plan: ExpertPlan, w: Float32Array | null) {
+/** A plan flattened for the native addon: blocks' rows concatenated (tokens, pair indices, −1 for shared rows). */
+interface FlatPlan {
+  starts: Int32Array;
+  tokens: Int32Array;
+  pairs: Int32Array;
+  order: Int32Array;
+  sharedFirst: boolean;
+  offsets: Float64Array;
+  widths: Int32Array;
+}
+
+function flatten(plan: ExpertPlan): FlatPlan {
   const E = plan.blocks.length;
   const starts = new Int32Array(E + 1);
   plan.blocks.forEach((b, e) => (starts[e + 1] = starts[e] + b.tokens.length));
   const tokens = new Int32Array(starts[E]);
-  const rowW = new Float32Array(starts[E]);
   const pairs = new Int32Array(starts[E]).fill(-1);
   plan.blocks.forEach((b, e) => {
     tokens.set(b.tokens, starts[e]);
-    if (w) rowW.set(rowWeights(b, w), starts[e]);
     if (b.pairs) pairs.set(b.pairs, starts[e]);
   });
   const order = blockOrder(plan);
   return {
-    starts, tokens, rowW, pairs,
+    starts, tokens, pairs,
     order: Int32Array.from(order),
     sharedFirst: plan.blocks[order[0]]?.pairs === null,
     offsets: Float64Array.from(plan.blocks, (b) => b.offset),
@@ -199,12 +223,27 @@ function flatPlan(plan: ExpertPlan, w: Float32Array | null) {
   };
 }
 
+/** The flat plan of a batch (cached with its plan). */
+function flatPlanOf(mem: Memory, indices: TensorInfo, weights: ExpertWeights[], shared: boolean): FlatPlan {
+  const entry = cachedPlan(mem, indices, weights, shared);
+  entry.flat ??= flatten(entry.plan);
+  return entry.flat;
+}
+
+/** Routing weight of each flat row: w[pair], 1 for a shared-experts row. */
+function flatRowWeights(flat: FlatPlan, w: Float32Array): Float32Array {
+  const out = new Float32Array(flat.pairs.length);
+  for (let r = 0; r < out.length; r++) out[r] = flat.pairs[r] < 0 ? 1 : w[flat.pairs[r]];
+  return out;
+}
+
 const viewsOf = (mem: Memory, ts: TensorInfo[][]) => ts.flatMap((triple) => triple.map((t) => mem.f32(t)));
 
 /** {@link expertsForward}'s work in one native call (the addon's moeForward, on BLAS): same cache, same combine. */
-function forwardNative(mem: Memory, x: TensorInfo, y: TensorInfo, weight: TensorInfo, cache: TensorInfo, plan: ExpertPlan, weights: ExpertWeights[]): void {
-  const f = flatPlan(plan, mem.f32(weight));
-  mem.native!.moeForward(mem.f32(x), mem.f32(y), mem.f32(cache), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, f.rowW, f.order, x.shape[1], f.sharedFirst);
+function forwardNative(mem: Memory, x: TensorInfo, y: TensorInfo, weight: TensorInfo, indices: TensorInfo, cache: TensorInfo, weights: ExpertWeights[], shared: boolean): void {
+  const f = flatPlanOf(mem, indices, weights, shared);
+  const rowW = flatRowWeights(f, mem.f32(weight));
+  mem.native!.moeForward(mem.f32(x), mem.f32(y), mem.f32(cache), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, rowW, f.order, x.shape[1], f.sharedFirst);
 }
 
 /**
@@ -219,9 +258,10 @@ export function expertsBackward(mem: Memory, dy: TensorInfo, x: TensorInfo, weig
   const dgu = mem.alloc([plan.size]);
   if (mem.native) {
     const dW = weights.flatMap((triple) => triple.map((t) => mem.alloc(t.shape))); // every output first: views go stale as the heap grows
-    const f = flatPlan(plan, mem.f32(weight));
+    const f = flatPlanOf(mem, indices, weights, shared);
+    const rowW = flatRowWeights(f, mem.f32(weight));
     const dWv = dW.map((t) => mem.f32(t));
-    mem.native.moeBackward(mem.f32(dy), mem.f32(x), mem.f32(cache), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, f.rowW, f.pairs, mem.f32(dweight), mem.f32(dgu), dWv, D);
+    mem.native.moeBackward(mem.f32(dy), mem.f32(x), mem.f32(cache), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, rowW, f.pairs, mem.f32(dweight), mem.f32(dgu), dWv, D);
     return [dweight, dgu, ...dW];
   }
   mem.f32(dweight).fill(0);
@@ -272,7 +312,7 @@ export function expertsGradX(mem: Memory, dgu: TensorInfo, indices: TensorInfo, 
   const plan = planOf(mem, indices, weights, shared);
   const dx = mem.alloc([T, D]);
   if (mem.native) {
-    const f = flatPlan(plan, null);
+    const f = flatPlanOf(mem, indices, weights, shared);
     mem.native.moeGradX(mem.f32(dgu), viewsOf(mem, weights), f.tokens, f.starts, f.offsets, f.widths, f.order, mem.f32(dx), D, f.sharedFirst);
     return dx;
   }

@@ -146,7 +146,7 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
     if (chosen.name === 'wasm') installWasmCopyKernels();
     const gemm = useGemm(options.gemm ?? 'auto');
     const kernels = nativeKernels() ? 'C (native addon)' : `JS (${process.env.R1_NATIVE === 'off' ? 'R1_NATIVE=off' : nativeAddonMissing() || 'native kernels off'})`;
-    info = { ...chosen, gemm: gemm.name, reason: `${reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library})` : `tfjs builtin (${gemm.reason})`}; fused kernels: ${kernels}` };
+    info = { ...chosen, gemm: gemm.name, reason: `${reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library}${gemm.core ? `, ${gemm.core} kernels` : ''})` : `tfjs builtin (${gemm.reason})`}; fused kernels: ${kernels}` };
   }
   current = info;
   const line = `[r1-ts] backend: ${info.name} (${info.reason})`;

@@ -22,6 +22,8 @@ export interface NativeAddon {
   gemm(a: Float32Array, b: Float32Array, c: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
   /** The BLAS library found, or null (then `gemm` throws). */
   library(): string | null;
+  /** The CPU kernels OpenBLAS chose (`openblas_get_corename`, e.g. `SkylakeX`), or null for another BLAS. */
+  core(): string | null;
   threads(n?: number): number;
   adamw(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array, b1: number, omb1: number, b2: number, omb2: number, c1: number, c2: number, eps: number, lr: number, keep: number, decay: boolean): void;
   sumOfSquares(t: Float32Array): number;

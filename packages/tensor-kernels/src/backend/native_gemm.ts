@@ -10,7 +10,7 @@ import type { CpuBackendLike, WasmBackendLike } from './backend_like';
 import { loadNativeAddon, nativeAddonMissing } from './native_addon';
 import type { NativeAddon } from './native_addon';
 
-type GemmAddon = Pick<NativeAddon, 'gemm' | 'library' | 'threads'>;
+type GemmAddon = Pick<NativeAddon, 'gemm' | 'library' | 'core' | 'threads'>;
 
 /**
  * Which GEMM runs BatchMatMul: `'blas'` (the native addon), `'builtin'` (tfjs's own kernel) or
@@ -137,7 +137,7 @@ export function useGemm(choice: GemmChoice = 'auto'): GemmInfo {
     tf.unregisterKernel(tf.BatchMatMul, backendName);
     tf.registerKernel(gemm ? blasKernel(backendName, gemm, original) : original);
   }
-  active = gemm ? { name: 'blas', library: gemm.library()!, threads: gemm.threads(), reason: 'native addon' } : { name: 'builtin', library: null, threads: 0, reason: wanted === 'builtin' ? 'requested' : addonWhy };
+  active = gemm ? { name: 'blas', library: gemm.library()!, core: gemm.core(), threads: gemm.threads(), reason: 'native addon' } : { name: 'builtin', library: null, core: null, threads: 0, reason: wanted === 'builtin' ? 'requested' : addonWhy };
   return active;
 }
 
@@ -156,13 +156,19 @@ export interface GemmInfo {
   name: 'blas' | 'builtin';
   /** The BLAS library loaded (e.g. `libopenblas.so.0`), or null. */
   library: string | null;
+  /**
+   * The CPU kernels OpenBLAS runs (e.g. `SkylakeX`, `Haswell`), or null. On AMD CPUs with AVX-512 the
+   * addon asks OpenBLAS for its AVX-512 kernels (`OPENBLAS_CORETYPE=SkylakeX` unless set), which
+   * OpenBLAS before 0.3.22 does not pick there by itself.
+   */
+  core: string | null;
   /** The BLAS thread count (−1 when the library does not say; 0 for builtin). */
   threads: number;
   /** Why BLAS is or is not in use. */
   reason: string;
 }
 
-let active: GemmInfo = { name: 'builtin', library: null, threads: 0, reason: 'not selected yet' };
+let active: GemmInfo = { name: 'builtin', library: null, core: null, threads: 0, reason: 'not selected yet' };
 
 /**
  * The GEMM currently behind BatchMatMul (see {@link useGemm}).
