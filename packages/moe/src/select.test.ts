@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { selectExperts } from './select';
+import { Rng, nativeKernels } from '@r1-ts/tensor-kernels';
+import { selectExperts, selectExpertsJs } from './select';
 import type { MoeConfig } from './config';
 
 const base: MoeConfig = {
@@ -32,5 +33,31 @@ describe('selectExperts', () => {
     const c: MoeConfig = { ...base, n_group: 1, topk_group: 1, num_experts_per_tok: 3, topk_method: 'greedy' };
     const s = Float32Array.from([0.1, 0.9, 0.3, 0.8, 0.2, 0.7, /* token 2 */ 0.6, 0.5, 0.4, 0.3, 0.2, 0.1]);
     expect(Array.from(selectExperts(s, null, 2, c))).toEqual([1, 3, 5, 0, 1, 2]);
+  });
+
+  it.runIf(nativeKernels() !== null)('the native selection picks what the JS loop picks (ties, bias, every method, DeepSeek-V3 sizes)', () => {
+    const rng = new Rng(7);
+    const configs: MoeConfig[] = [
+      base,
+      { ...base, topk_method: 'group_limited_greedy' },
+      { ...base, n_group: 1, topk_group: 1, num_experts_per_tok: 3, topk_method: 'greedy' },
+      { ...base, n_routed_experts: 256, num_experts_per_tok: 8, n_group: 8, topk_group: 4 }, // V3/R1
+      { ...base, n_routed_experts: 16, num_experts_per_tok: 2, n_group: 16, topk_group: 4 }, // one expert per group
+      { ...base, n_routed_experts: 64, num_experts_per_tok: 6, n_group: 1, topk_group: 1, topk_method: 'greedy' }, // V2-Lite
+    ];
+    for (const c of configs) {
+      const E = c.n_routed_experts;
+      const T = 300;
+      // Scores on a coarse grid so that ties (between experts and between groups) are common.
+      const s = Float32Array.from({ length: T * E }, () => Math.round(rng.uniform() * 8) / 8);
+      const bias = Float32Array.from({ length: E }, () => (rng.uniform() - 0.5) / 8);
+      for (const b of [null, bias]) expect(Array.from(selectExperts(s, b, T, c))).toEqual(Array.from(selectExpertsJs(s, b, T, c)));
+    }
+  });
+
+  it.runIf(nativeKernels() !== null)('the native selection rejects inconsistent sizes with a RangeError naming them', () => {
+    const native = nativeKernels()!;
+    expect(() => native.moeRoute(new Float32Array(6), null, new Int32Array(2), 1, 6, 2, 4, 2, true)).toThrow(/moeRoute: bad sizes/);
+    expect(() => native.moeRoute(new Float32Array(5), null, new Int32Array(2), 1, 6, 2, 3, 2, true)).toThrow(/moeRoute: scores holds 5 elements/);
   });
 });

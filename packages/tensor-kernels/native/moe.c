@@ -5,6 +5,7 @@
 // one thread with single-threaded products (BLAS's own pool would wake and sleep per small product),
 // blocks assigned by a fixed rule; the combine runs afterwards in block order, so results never
 // depend on the thread count.
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "r1_native.h"
@@ -383,7 +384,85 @@ static napi_value moe_grad_x(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/**
+ * The first index i < n with flag[i] == want whose v[i] no other such index beats (the higher value;
+ * ties, and NaN, to the lower index: select.ts's order), or −1. Branch-free over i.
+ */
+static inline int64_t first_best(const double *v, const uint8_t *flag, int64_t n, uint8_t want) {
+  int64_t bi = -1;
+  double bv = 0;
+  for (int64_t i = 0; i < n; i++) {
+    const bool take = (flag[i] == want) & ((bi < 0) | (v[i] > bv));
+    bi = take ? i : bi;
+    bv = take ? v[i] : bv;
+  }
+  return bi;
+}
+
+/**
+ * moeRoute(scores, bias, out, T, E, K, nGroup, topkGroup, pairGroupScore)
+ * The top-K expert selection of @r1-ts/moe's select.ts on u = s (+ bias, rounded to float32): the
+ * best `topkGroup` of `nGroup` groups (a group's score: its best u, or best + second rounded to
+ * float32 when pairGroupScore), then the K best experts among them, ties to the lower index;
+ * out [T, K] ascending per token. bias may be null.
+ */
+static napi_value moe_route(napi_env env, napi_callback_info info) {
+  r1_args a;
+  if (!r1_args_init(&a, env, info, "moeRoute", 9)) return NULL;
+  size_t ns, nb = 0, no;
+  float *S = r1_f32(&a, 0, &ns, false), *bias = r1_f32(&a, 1, &nb, true);
+  int32_t *out = r1_i32(&a, 2, &no, false);
+  int64_t T = r1_int(&a, 3), E = r1_int(&a, 4), K = r1_int(&a, 5), Gn = r1_int(&a, 6), Gk = r1_int(&a, 7);
+  bool pair = r1_bool(&a, 8);
+  if (!a.ok) return NULL;
+  if (E < 1 || K < 1 || K > E || Gn < 1 || E % Gn || Gk < 1 || Gk > Gn || Gk * (E / Gn) < K)
+    return (void)r1_fail(&a, "bad sizes: need 1 ≤ K ≤ E, nGroup dividing E, 1 ≤ topkGroup ≤ nGroup with K experts in topkGroup groups"), NULL;
+  if (!r1_fits(&a, "scores", (uint64_t)T * E, ns) || !r1_fits(&a, "out", (uint64_t)T * K, no)) return NULL;
+  if (bias && nb < (size_t)E) return (void)r1_fail(&a, "bias is shorter than E"), NULL;
+  const int64_t g = E / Gn;
+  const bool limited = Gn > 1 && Gk < Gn;
+  double *u = malloc(sizeof(double) * (E + Gn)), *gs = u ? u + E : NULL;
+  uint8_t *allowed = malloc(E + Gn), *kept = allowed ? allowed + E : NULL;
+  if (!u || !allowed) {
+    free(u), free(allowed);
+    return (void)r1_fail(&a, "out of memory"), NULL;
+  }
+  for (int64_t t = 0; t < T; t++) {
+    const float *s = S + t * E;
+    for (int64_t e = 0; e < E; e++) u[e] = bias ? (double)(float)((double)s[e] + bias[e]) : s[e];
+    memset(allowed, 1, E);
+    if (limited) {
+      for (int64_t q = 0; q < Gn; q++) {
+        double best = -INFINITY, second = -INFINITY;
+        for (int64_t e = q * g; e < (q + 1) * g; e++) { // branch-free: random scores mispredict
+          const double v = u[e];
+          const bool top = v > best;
+          second = top ? best : (v > second ? v : second);
+          best = top ? v : best;
+        }
+        gs[q] = pair && g >= 2 ? (double)(float)(best + second) : best;
+      }
+      memset(kept, 0, Gn);
+      for (int64_t k = 0; k < Gk; k++) {
+        kept[first_best(gs, kept, Gn, 0)] = 1;
+      }
+      for (int64_t q = 0; q < Gn; q++) memset(allowed + q * g, kept[q], g);
+    }
+    int32_t *o = out + t * K;
+    for (int64_t k = 0; k < K; k++) {
+      const int64_t pick = first_best(u, allowed, E, 1);
+      allowed[pick] = 0;
+      int64_t j = k; // insertion into the ascending picks so far
+      for (; j > 0 && o[j - 1] > pick; j--) o[j] = o[j - 1];
+      o[j] = (int32_t)pick;
+    }
+  }
+  free(u), free(allowed);
+  return NULL;
+}
+
 const r1_fn r1_moe_fns[] = {
+    {"moeRoute", moe_route},
     {"moeForward", moe_forward},
     {"moeBackward", moe_backward},
     {"moeGradX", moe_grad_x},

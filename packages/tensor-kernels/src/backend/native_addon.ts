@@ -45,6 +45,8 @@ export interface NativeAddon {
   sparseAttentionGrad(q: Float32Array, k: Float32Array, v: Float32Array, indices: Int32Array, p: Float32Array, dy: Float32Array, dq: Float32Array, dk: Float32Array, dv: Float32Array, B: number, H: number, Hk: number, Sq: number, Sk: number, Dk: number, Dv: number, kSel: number, bshd: boolean, scale: number): void;
   /** desc = [rank, srcOffset, dstOffset, run, dims…, srcStrides…, dstStrides…] (see native/copy.c). */
   stridedCopy(src: ArrayBufferView, dst: ArrayBufferView, elemBytes: number, desc: Float64Array): void;
+  /** The MoE top-K expert selection of @r1-ts/moe's select.ts (native/moe.c): scores [T, E], bias [E] or null → out [T, K]. */
+  moeRoute(scores: Float32Array, bias: Float32Array | null, out: Int32Array, T: number, E: number, K: number, nGroup: number, topkGroup: number, pairGroupScore: boolean): void;
   /** The MoE experts' forward (native/moe.c; needs BLAS). */
   moeForward(x: Float32Array, y: Float32Array, cache: Float32Array, weights: Float32Array[], tokens: Int32Array, starts: Int32Array, offsets: Float64Array, widths: Int32Array, rowWeights: Float32Array, order: Int32Array, D: number, sharedFirst: boolean): void;
   /** The MoE experts' backward without dx (native/moe.c). */
