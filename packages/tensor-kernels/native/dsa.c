@@ -13,6 +13,19 @@
 #include <unistd.h>
 #include "r1_native.h"
 
+// Sixteen-lane float vectors (GCC/Clang vector extensions: one AVX-512 register, two AVX2 ones, and
+// plain code elsewhere), so dots need no serial chain of adds and 16 keys' dots finish together.
+#define VL 16
+typedef float v16 __attribute__((vector_size(64)));
+typedef int32_t i16 __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) v16 load16(const float *p) {
+  v16 v;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+
+
 /** Element strides of one [B, H, S, D]-like operand: batch, head (0 when one head is shared), position. */
 typedef struct {
   size_t b, h, s;
@@ -244,58 +257,170 @@ static napi_value chunk_top_k(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/** dots[r, s] = q[r]·k[s] for r < rows, s < cnt, without BLAS. */
-R1_VECTOR static void dots_plain(const float *Q, size_t rows, const float *K, size_t cnt, size_t Di, float *dots, size_t ld) {
-  for (size_t r = 0; r < rows; r++) {
-    const float *q = Q + r * Di;
-    for (size_t s = 0; s < cnt; s++) {
-      const float *k = K + s * Di;
-      float acc = 0;
-#pragma omp simd reduction(+ : acc)
-      for (size_t c = 0; c < Di; c++) acc += q[c] * k[c];
-      dots[r * ld + s] = acc;
+// The fused indexer: each query's scores over its visible keys straight from q and the keys (no dots
+// matrix in memory), 16 keys per vector, then the selection. Keys are packed once per call in blocks of
+// 16, transposed (KT[block][c][lane] = k[16·block + lane][c]), so one vector load serves 16 keys; two
+// blocks × four heads of accumulators keep eight independent chains of multiply-adds in flight. The
+// block maxima come out of the same pass, and the top-k threshold (the topk-th largest block maximum:
+// topk distinct keys reach it) leaves only the blocks holding a key at or above it to scan.
+
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int64_t v8l __attribute__((vector_size(64)));
+
+/** Keys [Sk, Di] → KT [⌈Sk/16⌉, Di, 16] (zeros past Sk). */
+static void pack_keys(const float *K, size_t Sk, size_t Di, float *KT) {
+  const size_t nb = (Sk + VL - 1) / VL;
+  for (size_t blk = 0; blk < nb; blk++)
+    for (size_t l = 0; l < VL; l++) {
+      const size_t s = blk * VL + l;
+      float *dst = KT + blk * Di * VL + l;
+      for (size_t c = 0; c < Di; c++) dst[c * VL] = s < Sk ? K[s * Di + c] : 0.0f;
+    }
+}
+
+/** acc (two halves of 16 lanes, float64) += w·(x + |x|) for the 16 float32 dots x: w·2·ReLU(x) without a branch. */
+static inline __attribute__((always_inline)) void add_relu(v8d *lo, v8d *hi, v16 x, double w) {
+  v8f a, b;
+  memcpy(&a, &x, sizeof a);
+  memcpy(&b, (const char *)&x + sizeof a, sizeof b);
+  const v8d xa = __builtin_convertvector(a, v8d), xb = __builtin_convertvector(b, v8d);
+  const v8l abs_mask = (v8l){0} + 0x7fffffffffffffffLL;
+  *lo += w * (xa + (v8d)((v8l)xa & abs_mask));
+  *hi += w * (xb + (v8d)((v8l)xb & abs_mask));
+}
+
+#define IDX_HB 4 /* heads per pass of the score kernel */
+
+/**
+ * row[16·blk + l] = Σ_h wh[h]·(d + |d|), d = q_h·k (float32 multiply-adds over c in order, then float64
+ * across heads in order), for key blocks blk < nblk of KT. q [Hi, Di].
+ */
+__attribute__((optimize("fp-contract=fast"))) R1_VECTOR static void index_scores(const float *q, const double *wh, size_t Hi,
+                                                                                  size_t Di, const float *KT, size_t nblk,
+                                                                                  double *row) {
+  for (size_t blk = 0; blk < nblk; blk += 2) {
+    const float *k0 = KT + blk * Di * VL, *k1 = blk + 1 < nblk ? k0 + Di * VL : k0;
+    v8d s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
+    size_t h = 0;
+    for (; h + IDX_HB <= Hi; h += IDX_HB) {
+      v16 a0[IDX_HB], a1[IDX_HB];
+      for (int hh = 0; hh < IDX_HB; hh++) a0[hh] = a1[hh] = (v16){0};
+      const float *qh = q + h * Di;
+      for (size_t c = 0; c < Di; c++) {
+        const v16 x0 = load16(k0 + c * VL), x1 = load16(k1 + c * VL);
+        for (int hh = 0; hh < IDX_HB; hh++) {
+          const float qv = qh[hh * Di + c];
+          a0[hh] += qv * x0;
+          a1[hh] += qv * x1;
+        }
+      }
+      for (int hh = 0; hh < IDX_HB; hh++) {
+        add_relu(&s0, &s1, a0[hh], wh[h + hh]);
+        add_relu(&s2, &s3, a1[hh], wh[h + hh]);
+      }
+    }
+    for (; h < Hi; h++) {
+      v16 a0 = {0}, a1 = {0};
+      const float *qh = q + h * Di;
+      for (size_t c = 0; c < Di; c++) {
+        a0 += qh[c] * load16(k0 + c * VL);
+        a1 += qh[c] * load16(k1 + c * VL);
+      }
+      add_relu(&s0, &s1, a0, wh[h]);
+      add_relu(&s2, &s3, a1, wh[h]);
+    }
+    memcpy(row + blk * VL, &s0, sizeof s0);
+    memcpy(row + blk * VL + 8, &s1, sizeof s1);
+    if (blk + 1 < nblk) {
+      memcpy(row + blk * VL + 16, &s2, sizeof s2);
+      memcpy(row + blk * VL + 24, &s3, sizeof s3);
     }
   }
 }
 
-/** Dot floats per query chunk (1 MiB: the GEMM's output stays in L2 for the selection pass). */
-#define IDX_DOTS (1 << 18)
+/** bmax[blk] = max of row's 16 entries of block blk (NaN skipped, as group_max). */
+R1_VECTOR static void block_max(const double *row, size_t nblk, double *bmax) {
+  for (size_t blk = 0; blk < nblk; blk++) {
+    double m = -INFINITY;
+#pragma omp simd reduction(max : m)
+    for (size_t l = 0; l < VL; l++) m = row[blk * VL + l] > m ? row[blk * VL + l] : m;
+    bmax[blk] = m;
+  }
+}
 
-/** One worker's share of indexer_top_k: chunks u ≡ first (mod step) of the B·⌈Sq/chunk⌉ chunks. */
+/**
+ * Top-k of one scored row (keys 0..n−1, row padded to whole blocks) → out[0..topk) ascending, −1
+ * padded; select_row's result, with the threshold from the block maxima when there are ≥ topk blocks.
+ */
+static void select_blocks(topk_scratch *sc, size_t n, const float *mask, size_t topk, int32_t *out) {
+  double *row = sc->row;
+  const size_t nblk = (n + VL - 1) / VL;
+  size_t allowed = n;
+  if (mask) allowed = mask_row(row, mask, n);
+  for (size_t s = n; s < nblk * VL; s++) row[s] = -INFINITY;
+  if (allowed <= topk || nblk < topk) return select_row(sc, n, mask, topk, out); // few keys: as before
+  double *bmax = sc->gmax, *tmp = sc->gmax + nblk;
+  block_max(row, nblk, bmax);
+  memcpy(tmp, bmax, nblk * sizeof(double));
+  const double thr = kth_largest(tmp, nblk, topk - 1);
+  size_t m = 0, w = 0;
+  for (size_t blk = 0; blk < nblk; blk++) {
+    if (!(bmax[blk] >= thr)) continue;
+    const size_t end = blk * VL + VL < n ? blk * VL + VL : n;
+    for (size_t s = blk * VL; s < end; s++) { // branch-free append: which keys pass is data
+      sc->asc[m] = (cand){row[s], (int32_t)s};
+      m += (row[s] >= thr) & (!mask || mask[s] != 0);
+    }
+  }
+  if (m <= topk) { // only when scores are NaN (the threshold then proves nothing): keep what passed
+    for (size_t j = 0; j < m; j++) out[w++] = sc->asc[j].i;
+    for (; w < topk; w++) out[w] = -1;
+    return;
+  }
+  memcpy(sc->work, sc->asc, m * sizeof(cand));
+  nth_best(sc->work, m, topk - 1);
+  const cand kth = sc->work[topk - 1];
+  for (size_t j = 0; j < m && w < topk; j++)
+    if (!better(kth, sc->asc[j])) out[w++] = sc->asc[j].i;
+}
+
+/** Queries per unit of work handed to a worker (units interleave: causal rows grow along the sequence). */
+#define IDX_CHUNK 16
+
+/** One worker's share of indexer_top_k: units u ≡ first (mod step) of the B·⌈Sq/IDX_CHUNK⌉ units. */
 typedef struct {
-  const float *Q, *W, *K, *M;
+  const float *Q, *W, *KT, *M;
   int32_t *O;
-  size_t B, Sq, Sk, Hi, Di, topk, chunk, first, step;
+  size_t B, Sq, Sk, Hi, Di, topk, first, step;
   double scale;
-  bool blas;
-  float *dots;
   topk_scratch sc;
 } idx_job;
 
 static void *idx_work(void *arg) {
   idx_job *j = arg;
-  const size_t per = (j->Sq + j->chunk - 1) / j->chunk, Hi = j->Hi, Di = j->Di, Sq = j->Sq, Sk = j->Sk;
+  const size_t per = (j->Sq + IDX_CHUNK - 1) / IDX_CHUNK, Hi = j->Hi, Di = j->Di, Sq = j->Sq, Sk = j->Sk;
+  const size_t kblocks = (Sk + VL - 1) / VL;
   for (size_t u = j->first; u < j->B * per; u += j->step) {
-    size_t b = u / per, t0 = (u % per) * j->chunk;
-    size_t cq = Sq - t0 < j->chunk ? Sq - t0 : j->chunk;
-    long firstPos = (long)Sk - (long)Sq + (long)t0; // key position of the chunk's first query
-    long width = firstPos + (long)cq < (long)Sk ? firstPos + (long)cq : (long)Sk; // keys its last query sees
-    if (width <= 0) continue; // out is already −1
-    const float *qc = j->Q + (b * Sq + t0) * Hi * Di, *kc = j->K + b * Sk * Di;
-    if (j->blas) r1_sgemm(true, false, true, (int)(cq * Hi), (int)width, (int)Di, qc, (int)Di, kc, (int)Di, j->dots, (int)width);
-    else dots_plain(qc, cq * Hi, kc, width, Di, j->dots, width);
-    chunk_rows(j->dots, width, j->W + (b * Sq + t0) * Hi, cq, Hi, width, firstPos, j->topk, j->scale,
-               j->M ? j->M + b * Sk : NULL, j->O + (b * Sq + t0) * j->topk, &j->sc);
+    const size_t b = u / per, t0 = (u % per) * IDX_CHUNK, t1 = t0 + IDX_CHUNK < Sq ? t0 + IDX_CHUNK : Sq;
+    for (size_t t = t0; t < t1; t++) {
+      int32_t *o = j->O + (b * Sq + t) * j->topk;
+      const long last = (long)Sk - (long)Sq + (long)t; // causal: query t sits at key position Sk − Sq + t
+      if (last < 0) continue; // out is already −1
+      const size_t n = (size_t)last + 1;
+      for (size_t h = 0; h < Hi; h++) j->sc.wh[h] = 0.5 * j->scale * j->W[(b * Sq + t) * Hi + h];
+      index_scores(j->Q + (b * Sq + t) * Hi * Di, j->sc.wh, Hi, Di, j->KT + b * kblocks * Di * VL, (n + VL - 1) / VL, j->sc.row);
+      select_blocks(&j->sc, n, j->M ? j->M + b * Sk : NULL, j->topk, o);
+    }
   }
   return NULL;
 }
 
 /**
  * indexerTopK(q, w, k, mask, out, B, Sq, Sk, Hi, Di, topk, scale): q [B, Sq, Hi, Di], w [B, Sq, Hi],
- * k [B, Sk, Di], mask [B, Sk] or null → out [B, Sq, topk] (ascending, −1 padded). One GEMM per chunk
- * of queries over the keys the chunk can see (BLAS when found, on the worker's thread), then each
- * query's selection; chunks spread over the worker threads (each query's result is independent of who
- * computes it).
+ * k [B, Sk, Di], mask [B, Sk] or null → out [B, Sq, topk] (ascending, −1 padded). Each query's scores
+ * by the fused kernel, then its selection; chunks of queries spread over the worker threads (each
+ * query's result is independent of who computes it).
  */
 static napi_value indexer_top_k(napi_env env, napi_callback_info info) {
   r1_args a;
@@ -308,7 +433,7 @@ static napi_value indexer_top_k(napi_env env, napi_callback_info info) {
           topk = r1_int(&a, 10);
   double scale = r1_num(&a, 11);
   if (!a.ok) return NULL;
-  if (topk < 1 || Sk > INT32_MAX / 2 || Di > INT32_MAX || Hi > INT32_MAX / IDX_DOTS)
+  if (topk < 1 || Sk > INT32_MAX / 2 || Di > INT32_MAX || Hi > INT32_MAX)
     return (void)r1_fail(&a, "topk must be ≥ 1 and the sizes 32-bit"), NULL;
   if (!r1_fits(&a, "q", (uint64_t)(B * Sq * Hi * Di), nq) || !r1_fits(&a, "w", (uint64_t)(B * Sq * Hi), nw) ||
       !r1_fits(&a, "k", (uint64_t)(B * Sk * Di), nk) || (M && !r1_fits(&a, "mask", (uint64_t)(B * Sk), nm)) ||
@@ -316,31 +441,29 @@ static napi_value indexer_top_k(napi_env env, napi_callback_info info) {
     return NULL;
   for (int64_t e = 0; e < B * Sq * topk; e++) O[e] = -1;
   if (Sk == 0 || Sq == 0 || B == 0) return NULL;
-  // Queries per chunk: its dots [chunk·Hi, ≤ Sk] fit IDX_DOTS floats.
-  int64_t chunk = IDX_DOTS / (Hi * Sk > 0 ? Hi * Sk : 1);
-  chunk = chunk < 1 ? 1 : (chunk > Sq ? Sq : chunk);
-  const int64_t chunks = B * ((Sq + chunk - 1) / chunk);
+  const size_t kblocks = (Sk + VL - 1) / VL, rowLen = kblocks * VL;
+  r1_scratch scr;
+  r1_scratch_begin(&scr);
+  float *KT = r1_scratch_get(&scr, 0, sizeof(float) * ((size_t)B * kblocks * Di * VL + 1));
+  if (!KT) {
+    r1_scratch_end(&scr);
+    return (void)r1_fail(&a, "out of memory"), NULL;
+  }
+  for (int64_t b = 0; b < B; b++) pack_keys(K + b * Sk * Di, Sk, Di, KT + b * kblocks * Di * VL);
+  const int64_t units = B * ((Sq + IDX_CHUNK - 1) / IDX_CHUNK);
   int workers = r1_workers((double)B * Sq * Sk * (Hi * Di + 4) / 2);
-  if (workers > chunks) workers = (int)chunks;
+  if (workers > units) workers = (int)units;
   idx_job jobs[R1_MAX_WORKERS];
   int made = 0;
   for (; made < workers; made++) {
     idx_job *j = &jobs[made];
-    *j = (idx_job){Q, W, K, M, O, B, Sq, Sk, Hi, Di, topk, chunk, made, workers, scale, r1_have_blas() && Di > 0 && Hi > 0,
-                   malloc(sizeof(float) * (chunk * Hi * Sk + 1)), {0}};
-    if (!j->dots || !scratch_new(&j->sc, Sk, Hi, topk)) {
-      free(j->dots);
-      break;
-    }
+    *j = (idx_job){Q, W, KT, M, O, B, Sq, Sk, Hi, Di, topk, made, workers, scale, {0}};
+    // Block maxima and their copy share gmax (select_row needs 2·topk + 1 there).
+    if (!scratch_new(&j->sc, rowLen, Hi, (kblocks > topk ? kblocks : topk) + 1)) break;
   }
-  if (made == workers) {
-    if (jobs[0].blas) r1_blas_serial();
-    r1_run_workers(idx_work, jobs, sizeof(idx_job), workers);
-  }
-  for (int w = 0; w < made; w++) {
-    free(jobs[w].dots);
-    scratch_free(&jobs[w].sc);
-  }
+  if (made == workers) r1_run_workers(idx_work, jobs, sizeof(idx_job), workers);
+  for (int w = 0; w < made; w++) scratch_free(&jobs[w].sc);
+  r1_scratch_end(&scr);
   if (made < workers) return (void)r1_fail(&a, "out of memory"), NULL;
   return NULL;
 }
@@ -424,18 +547,6 @@ typedef struct {
 static inline void sa_unit(const sa_dims *d, size_t u, size_t *h, size_t *i) {
   if (heads_outer(d)) *h = u / d->Sq, *i = u % d->Sq;
   else *i = u / d->H, *h = u % d->H;
-}
-
-// Sixteen-lane float vectors (GCC/Clang vector extensions: one AVX-512 register, two AVX2 ones, and
-// plain code elsewhere), so dots need no serial chain of adds and 16 keys' dots finish together.
-#define VL 16
-typedef float v16 __attribute__((vector_size(64)));
-typedef int32_t i16 __attribute__((vector_size(64)));
-
-static inline __attribute__((always_inline)) v16 load16(const float *p) {
-  v16 v;
-  memcpy(&v, p, sizeof v);
-  return v;
 }
 
 /** Lane l = Σ_{c ≡ l mod 16} a[c]·b[c] over c < n (a fixed order: same sums on every target). */
