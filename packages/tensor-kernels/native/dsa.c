@@ -754,12 +754,13 @@ static void *attend_grad_work(void *arg) {
  * `per` floats; whole_heads: split only at head boundaries (the backward's dk, dv rows of a head belong
  * to one thread). False when out of memory.
  */
-static bool sa_run(void *(*fn)(void *), const sa_job *base, size_t units, int workers, size_t per, bool whole_heads) {
+static bool sa_run(void *(*fn)(void *), const sa_job *base, size_t units, int workers, size_t per, bool whole_heads,
+                   r1_scratch *scr) {
   const size_t H = base->d->H, Sq = base->d->Sq;
   if (whole_heads && (size_t)workers > H) workers = (int)H;
   if ((size_t)workers > units) workers = units ? (int)units : 1;
   sa_job jobs[R1_MAX_WORKERS];
-  float *bufs = malloc(sizeof(float) * per * workers);
+  float *bufs = r1_scratch_get(scr, 1, sizeof(float) * per * workers);
   if (!bufs) return false;
   for (int w = 0; w < workers; w++) {
     jobs[w] = *base;
@@ -773,7 +774,6 @@ static bool sa_run(void *(*fn)(void *), const sa_job *base, size_t units, int wo
     }
   }
   r1_run_workers(fn, jobs, sizeof(sa_job), workers);
-  free(bufs);
   return true;
 }
 
@@ -802,8 +802,10 @@ static napi_value sparse_attention(napi_env env, napi_callback_info info) {
       (M && !r1_fits(&a, "mask", B * Sk, nm)) || !r1_fits(&a, "o", B * H * Sq * d.Dv, no) ||
       !r1_fits(&a, "p", B * H * Sq * kSel, np))
     return NULL;
-  int64_t *seen = malloc(sizeof(int64_t) * (Sk + 1));
-  int32_t *lists = malloc(sizeof(int32_t) * (Sq * (2 * kSel + 1) + 1));
+  r1_scratch scr;
+  r1_scratch_begin(&scr);
+  int64_t *seen = r1_scratch_get(&scr, 2, sizeof(int64_t) * (Sk + 1));
+  int32_t *lists = r1_scratch_get(&scr, 3, sizeof(int32_t) * (Sq * (2 * kSel + 1) + 1));
   bool ok = seen && lists;
   if (ok) {
     for (size_t j = 0; j < Sk; j++) seen[j] = -1;
@@ -815,10 +817,10 @@ static napi_value sparse_attention(napi_env env, napi_callback_info info) {
       const size_t rows = Sk * (d.Dk > d.Dv ? d.Dk : d.Dv);
       const bool pack = heads_outer(&d) && d.bshd && rows <= (8u << 20);
       sa_job job = {&d, Q, K, V, NULL, O, P, NULL, NULL, NULL, I, scale, b, cnt, slots, keys, 0, 0, NULL, pack};
-      ok = sa_run(attend_work, &job, H * Sq, workers, kSel + VL + (pack ? rows : 0), false);
+      ok = sa_run(attend_work, &job, H * Sq, workers, kSel + VL + (pack ? rows : 0), false, &scr);
     }
   }
-  free(seen), free(lists);
+  r1_scratch_end(&scr);
   if (!ok) return (void)r1_fail(&a, "out of memory"), NULL;
   return NULL;
 }
@@ -855,10 +857,13 @@ static napi_value sparse_attention_grad(napi_env env, napi_callback_info info) {
   const bool split = heads_outer(&d);
   int workers = split ? r1_workers((double)Sq * H * kSel * (2 * d.Dk + 2 * d.Dv)) : 1;
   bool ok = true;
+  r1_scratch scr;
+  r1_scratch_begin(&scr);
   for (size_t b = 0; b < B && ok; b++) {
     sa_job job = {&d, Q, K, V, G, NULL, P, DQ, DK, DV, I, scale, b, NULL, NULL, NULL, 0, 0, NULL, false};
-    ok = sa_run(attend_grad_work, &job, H * Sq, workers, 3 * kSel + VL, split);
+    ok = sa_run(attend_grad_work, &job, H * Sq, workers, 3 * kSel + VL, split, &scr);
   }
+  r1_scratch_end(&scr);
   if (!ok) return (void)r1_fail(&a, "out of memory"), NULL;
   return NULL;
 }
