@@ -137,10 +137,11 @@ async function dsa(): Promise<void> {
   const layer = new SparseMla(dsaConfig, new Rng(4));
   const gated: number[] = [];
   for (const L of lengths) {
-    // As the reference times its layers: 1 warm-up (a first call pays one-off costs: heap growth, page
-    // faults), then the median of 2.
-    const reps = 2;
-    const warm = 1;
+    // 2 warm-ups (a first call pays one-off costs: heap growth, page faults), then the median of 5: with
+    // the reference's median of 2, one scheduler hiccup moved a figure by 30% (gated attention at
+    // L = 4096: 37 ms in one run, 51 in the next).
+    const reps = 5;
+    const warm = 2;
     const x = tf.randomNormal([1, L, config.hidden_size]);
     const p = layer.project(x);
     let indices: tf.Tensor3D | null = null;
