@@ -705,6 +705,141 @@ static void *attend_work(void *arg) {
   return NULL;
 }
 
+// Shared keys (MQA, the latent form): one query's heads at once. Its n gathered rows are read once
+// (from L2) and serve every head from L1; scores run with 16 heads in the lanes of a vector (q
+// transposed per query), eight keys' multiply-add chains in flight; the softmax runs across keys with
+// heads in lanes; values accumulate four heads × four 16-column vectors per pass over the rows.
+
+/** Scratch floats per query of attend_mqa: scores [kSel, Hp] (Hp = H rounded up to 16) and q transposed [Dk, 16]. */
+static inline size_t mqa_scratch(const sa_dims *d) {
+  const size_t Hp = (d->H + VL - 1) / VL * VL;
+  return d->kSel * Hp + d->Dk * VL + VL;
+}
+
+__attribute__((optimize("fp-contract=fast"))) R1_VECTOR static void attend_mqa(const sa_job *j, size_t i) {
+  const sa_dims *d = j->d;
+  const size_t H = d->H, Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b, Hp = (H + VL - 1) / VL * VL;
+  const size_t n = (size_t)j->cnt[i];
+  const int32_t *slots = j->slots + i * kSel, *keys = j->keys + i * kSel;
+  const float *Kb = j->K + b * d->k.b, *Vb = j->V + b * d->v.b;
+  float *S = j->buf, *QT = S + kSel * Hp;
+  for (size_t h = 0; h < H; h++) memset(j->P + b * d->p.b + h * d->p.h + i * d->p.s, 0, kSel * sizeof(float));
+  if (n == 0) {
+    for (size_t h = 0; h < H; h++) memset(j->O + b * d->o.b + h * d->o.h + i * d->o.s, 0, Dv * sizeof(float));
+    return;
+  }
+  // Scores S[t, h] = scale·q_h·k_t, sixteen heads per vector.
+  for (size_t h0 = 0; h0 < Hp; h0 += VL) {
+    // Lanes past H keep what an earlier block left (zeros at the worker's start): never read back.
+    for (size_t l = 0; l < VL && h0 + l < H; l++) {
+      const float *q = j->Q + b * d->q.b + (h0 + l) * d->q.h + i * d->q.s;
+      for (size_t c = 0; c < Dk; c++) QT[c * VL + l] = q[c];
+    }
+    size_t t = 0;
+    for (; t + 8 <= n; t += 8) {
+      const float *r[8];
+      for (int u = 0; u < 8; u++) r[u] = Kb + (size_t)keys[t + u] * d->k.s;
+      v16 acc[8];
+      for (int u = 0; u < 8; u++) acc[u] = (v16){0};
+      for (size_t c = 0; c < Dk; c++) {
+        const v16 qv = load16(QT + c * VL);
+        for (int u = 0; u < 8; u++) acc[u] += r[u][c] * qv;
+      }
+      for (int u = 0; u < 8; u++) {
+        const v16 sv = acc[u] * j->scale;
+        memcpy(S + (t + u) * Hp + h0, &sv, sizeof sv);
+      }
+    }
+    for (; t < n; t++) {
+      const float *r = Kb + (size_t)keys[t] * d->k.s;
+      v16 acc = {0};
+      for (size_t c = 0; c < Dk; c++) acc += r[c] * load16(QT + c * VL);
+      const v16 sv = acc * j->scale;
+      memcpy(S + t * Hp + h0, &sv, sizeof sv);
+    }
+  }
+  // Softmax over the n keys, per head (lane).
+  for (size_t h0 = 0; h0 < Hp; h0 += VL) {
+    v16 mx = load16(S + h0);
+    for (size_t t = 1; t < n; t++) {
+      const v16 v = load16(S + t * Hp + h0);
+      for (int l = 0; l < VL; l++) mx[l] = v[l] > mx[l] ? v[l] : mx[l];
+    }
+    v16 sum = {0};
+    for (size_t t = 0; t < n; t++) {
+      float *row = S + t * Hp + h0;
+#pragma omp simd
+      for (int l = 0; l < VL; l++) row[l] = r1_expf(row[l] - mx[l]);
+      sum += load16(row);
+    }
+    const v16 inv = 1.0f / sum;
+    for (size_t t = 0; t < n; t++) {
+      const v16 pv = load16(S + t * Hp + h0) * inv;
+      memcpy(S + t * Hp + h0, &pv, sizeof pv);
+      for (size_t l = 0; l < VL && h0 + l < H; l++) j->P[b * d->p.b + (h0 + l) * d->p.h + i * d->p.s + (size_t)slots[t]] = pv[l];
+    }
+  }
+  // o_h = Σ_t p[t, h]·v_t: four heads × four column vectors per pass (fixed counts: the 16
+  // accumulators stay in registers), then what is left of the heads and columns.
+  const size_t Hf = H / 4 * 4, Df = Dv / (4 * VL) * (4 * VL);
+  for (size_t c0 = 0; c0 < Df; c0 += 4 * VL)
+    for (size_t h0 = 0; h0 < Hf; h0 += 4) {
+      v16 acc[4][4];
+      for (int a = 0; a < 4; a++)
+        for (int v = 0; v < 4; v++) acc[a][v] = (v16){0};
+      for (size_t t = 0; t < n; t++) {
+        const float *r = Vb + (size_t)keys[t] * d->v.s + c0;
+        const v16 x0 = load16(r), x1 = load16(r + VL), x2 = load16(r + 2 * VL), x3 = load16(r + 3 * VL);
+        for (int a = 0; a < 4; a++) {
+          const float pw = S[t * Hp + h0 + a];
+          acc[a][0] += pw * x0;
+          acc[a][1] += pw * x1;
+          acc[a][2] += pw * x2;
+          acc[a][3] += pw * x3;
+        }
+      }
+      for (int a = 0; a < 4; a++) memcpy(j->O + b * d->o.b + (h0 + a) * d->o.h + i * d->o.s + c0, acc[a], sizeof acc[a]);
+    }
+  for (size_t c0 = 0; c0 < Dv; c0 += 4 * VL) {
+    const size_t nv = Dv - c0 >= 4 * VL ? 4 : (Dv - c0 + VL - 1) / VL; // column vectors this pass (the last may be partial)
+    for (size_t h0 = c0 < Df ? Hf : 0; h0 < H; h0 += 4) { // the full block's heads are done
+      const size_t nh = H - h0 < 4 ? H - h0 : 4;
+      v16 acc[4][4];
+      for (int a = 0; a < 4; a++)
+        for (int v = 0; v < 4; v++) acc[a][v] = (v16){0};
+      for (size_t t = 0; t < n; t++) {
+        const float *r = Vb + (size_t)keys[t] * d->v.s + c0;
+        v16 x[4];
+        for (size_t v = 0; v < nv; v++) {
+          if (c0 + v * VL + VL <= Dv) x[v] = load16(r + v * VL);
+          else {
+            x[v] = (v16){0};
+            for (size_t l = 0; c0 + v * VL + l < Dv; l++) x[v][l] = r[v * VL + l];
+          }
+        }
+        for (size_t a = 0; a < nh; a++) {
+          const float pw = S[t * Hp + h0 + a];
+          for (size_t v = 0; v < nv; v++) acc[a][v] += pw * x[v];
+        }
+      }
+      for (size_t a = 0; a < nh; a++) {
+        float *o = j->O + b * d->o.b + (h0 + a) * d->o.h + i * d->o.s + c0;
+        for (size_t v = 0; v < nv; v++) {
+          const size_t len = Dv - c0 - v * VL < VL ? Dv - c0 - v * VL : VL;
+          memcpy(o + v * VL, &acc[a][v], len * sizeof(float));
+        }
+      }
+    }
+  }
+}
+
+static void *attend_mqa_work(void *arg) {
+  const sa_job *j = arg;
+  memset(j->buf, 0, mqa_scratch(j->d) * sizeof(float)); // q's padding lanes start at 0
+  for (size_t i = j->from; i < j->to; i++) attend_mqa(j, i);
+  return NULL;
+}
+
 /**
  * Backward of one (head, query) from the saved p: dp = dy·v, ds = scale·p⊙(dp − Σp·dp); dq = Σ ds·k,
  * dk += ds·q, dv += p·dy. Only slots with p ≠ 0 (the valid ones) contribute, in slot order.
@@ -817,7 +952,8 @@ static napi_value sparse_attention(napi_env env, napi_callback_info info) {
       const size_t rows = Sk * (d.Dk > d.Dv ? d.Dk : d.Dv);
       const bool pack = heads_outer(&d) && d.bshd && rows <= (8u << 20);
       sa_job job = {&d, Q, K, V, NULL, O, P, NULL, NULL, NULL, I, scale, b, cnt, slots, keys, 0, 0, NULL, pack};
-      ok = sa_run(attend_work, &job, H * Sq, workers, kSel + VL + (pack ? rows : 0), false, &scr);
+      if (d.Hk == 1 && H > 1) ok = sa_run(attend_mqa_work, &job, Sq, workers, mqa_scratch(&d), false, &scr); // query units
+      else ok = sa_run(attend_work, &job, H * Sq, workers, kSel + VL + (pack ? rows : 0), false, &scr);
     }
   }
   r1_scratch_end(&scr);

@@ -63,6 +63,10 @@ describe.runIf(built)('native DSA kernels agree with the JS loops', () => {
     }
   }
   cases.push({ B: 1, H: 1, Hk: 1, Sq: 5, Sk: 5, Dk: 3, Dv: 2, k: 3, layout: 'bshd', causal: true, mask: false });
+  // Shared keys, all heads of a query at once: the latent form's shape (8 heads in one 16-lane block,
+  // whole 4-head × 64-column value blocks), and partial blocks everywhere (21 heads, 70 columns).
+  cases.push({ B: 2, H: 8, Hk: 1, Sq: 40, Sk: 50, Dk: 80, Dv: 64, k: 12, layout: 'bshd', causal: true, mask: true });
+  cases.push({ B: 1, H: 21, Hk: 1, Sq: 30, Sk: 30, Dk: 35, Dv: 70, k: 9, layout: 'bhsd', causal: true, mask: false });
 
   it.each(cases.map((c, i) => [i, c] as const))('sparse attention forward and gradient, case %i', (i, c) => {
     const { inputs, dy } = attentionInputs(c, 10 * i + 1);
@@ -154,6 +158,21 @@ describe.runIf(built)('native DSA kernels agree with the JS loops', () => {
     const jsGrads = run(sparseAttentionGradSpec, { ...inputs, p: arr([1, 300, 4, 64], threaded[1]), dy }, attrs, false);
     expect(maxRelDiff(threaded.slice(2, 5), jsGrads)).toBeLessThan(1e-5);
     expect([...threaded[5]]).toEqual([...run(indexerTopKSpec, iInputs, iAttrs, false)[0]]);
+  });
+
+  it('shared keys on worker threads: same results as the JS, and bit-identical with one thread', () => {
+    const c: Case = { B: 1, H: 8, Hk: 1, Sq: 300, Sk: 300, Dk: 80, Dv: 64, k: 64, layout: 'bshd', causal: true, mask: true };
+    const { inputs } = attentionInputs(c, 123);
+    const attrs = { scale: 0.2, causal: true, layout: 'bshd' };
+    const threaded = run(sparseAttentionSpec, inputs, attrs, true);
+    process.env.R1_NATIVE_THREADS = '1';
+    try {
+      const single = run(sparseAttentionSpec, inputs, attrs, true);
+      threaded.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(single[i].buffer))).toBe(true));
+    } finally {
+      delete process.env.R1_NATIVE_THREADS;
+    }
+    expect(maxRelDiff(threaded, run(sparseAttentionSpec, inputs, attrs, false))).toBeLessThan(2e-6);
   });
 
   it('rejects bad arguments with a typed error naming the problem', () => {
