@@ -66,6 +66,32 @@ describe('SparseMla', () => {
     dsa.dispose();
   });
 
+  it('the latent (MQA) form matches the golden fixture too (y, dy/dx, parameter gradients equal to the expanded form\'s)', () => {
+    const file = readSafetensors(fixture);
+    const get = (n: string) => file.tensors.get(n)!;
+    const dsa = new SparseMla(JSON.parse(file.metadata.config) as DsaConfig);
+    dsa.loadState(new Map([...file.tensors].filter(([n]) => n.startsWith('param.')).map(([n, t]) => [n.slice(6), t])), { prefix: 'self_attn.' });
+    const x = tf.tensor(get('input.x').data, get('input.x').shape);
+    const dy = tf.tensor(get('input.dy').data, get('input.dy').shape);
+    const y = dsa.forwardLatent(x);
+    expect(relErr(y.dataSync(), get('output.y').data)).toBeLessThan(1e-4);
+    dsa.latentFrom = 0; // forward takes the latent form at every length
+    const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.mul(dsa.forward(xx), dy)))(x);
+    expect(relErr(g.dataSync(), get('grad.x').data)).toBeLessThan(1e-4);
+    const vars = [...dsa.namedParameters()].filter(([n, v]) => !n.startsWith('indexer.') && v.trainable).map(([, v]) => v); // the indexer learns only from its KL
+    const grads = (latentFrom: number) => {
+      dsa.latentFrom = latentFrom;
+      const { value, grads: gs } = tf.variableGrads(() => tf.sum(tf.mul(dsa.forward(x), dy)) as tf.Scalar, vars);
+      value.dispose();
+      return gs;
+    };
+    const [lat, exp] = [grads(0), grads(Infinity)];
+    expect(vars.length).toBeGreaterThan(5);
+    for (const v of vars) expect(relErr(lat[v.name].dataSync(), exp[v.name].dataSync()), v.name).toBeLessThan(1e-5);
+    tf.dispose([x, dy, y, g, ...Object.values(lat), ...Object.values(exp)]);
+    dsa.dispose();
+  });
+
   const variants: [string, DsaConfig][] = [
     ['YaRN', base],
     ['rope_scaling null, Di = dr (fully roped indexer)', { ...base, rope_scaling: null, index_head_dim: 4, index_n_heads: 2, index_topk: 3 }],
@@ -185,6 +211,9 @@ describe('SparseMla', () => {
         const { y, indexerLoss } = dsa.forwardTrain(x);
         return tf.add(tf.mean(tf.square(y)), indexerLoss) as tf.Scalar;
       })?.dispose();
+      dsa.latentFrom = 0; // the latent form's forward and backward too
+      opt.minimize(() => tf.mean(tf.square(dsa.forward(x))) as tf.Scalar)?.dispose();
+      dsa.latentFrom = Infinity;
       const { y, cache } = dsa.prefill(x);
       tf.tidy(() => {
         dsa.decode(x.slice([0, 0, 0], [-1, 1, -1]), cache);
