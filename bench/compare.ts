@@ -130,6 +130,15 @@ async function layers(): Promise<void> {
   [moe, dense, mla].forEach((m) => m.dispose());
 }
 
+/**
+ * Waits for t without reading it back where the backend runs kernels synchronously (wasm, cpu: all
+ * done when the op returns), as the reference times its layers; elsewhere reads it. Reading a
+ * [4096, 256] result back costs 5–13 ms here (a fresh 4 MiB array, page faults and all).
+ */
+function settle(t: tf.Tensor): void {
+  if (!['wasm', 'cpu'].includes(tf.getBackend())) t.dataSync();
+}
+
 async function dsa(): Promise<void> {
   const pt = pytorch('dsa');
   const dsaConfig = { ...withAttention(presets[preset], 'dsa', { index_n_heads: 4, index_head_dim: 32, index_topk: 64 }), max_position_embeddings: 8192 } as unknown as DsaConfig;
@@ -155,9 +164,9 @@ async function dsa(): Promise<void> {
       });
     }, reps, warm);
     const sel = indices!;
-    const attn = await timeMs(() => tf.tidy(() => void layer.attendExpanded(p, p.c, p.kPe, { indices: sel }).y.dataSync()), reps, warm);
-    const sparse = await timeMs(() => tf.tidy(() => void layer.forward(x).dataSync()), reps, warm);
-    const denseMs = await timeMs(() => tf.tidy(() => void Mla.prototype.forward.call(layer, x).dataSync()), reps, warm);
+    const attn = await timeMs(() => tf.tidy(() => settle(layer.attendExpanded(p, p.c, p.kPe, { indices: sel }).y)), reps, warm);
+    const sparse = await timeMs(() => tf.tidy(() => settle(layer.forward(x))), reps, warm);
+    const denseMs = await timeMs(() => tf.tidy(() => settle(Mla.prototype.forward.call(layer, x))), reps, warm);
     gated.push(attn);
     line(`dsa_prefill_L${L}_k${k}`, sparse, pt.get(`dsa_prefill_L${L}_k${k}`), 'ms', false);
     line(`dense_mla_prefill_L${L}`, denseMs, pt.get(`dense_mla_prefill_L${L}`), 'ms', false);
