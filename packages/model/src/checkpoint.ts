@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CheckpointError, ConfigError, readSafetensors, serializeSafetensors, writeFileAtomic } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, parseSafetensors, readSafetensors, serializeSafetensors, writeFileAtomic } from '@r1-ts/tensor-kernels';
 import type { TensorToWrite } from '@r1-ts/tensor-kernels';
 import { DeepSeekModel } from './model';
 import type { AdamW } from './optim';
@@ -147,6 +147,11 @@ export function saveCheckpoint(dir: string, model: DeepSeekModel, tokenizer?: To
  * ```
  */
 export function verifyCheckpoint(dir: string, options: { expected?: Record<string, string>; requireManifest?: boolean } = {}): Record<string, string> {
+  return verifyFiles(dir, options, {});
+}
+
+/** {@link verifyCheckpoint}, with the checksums of files already read (name → sha256) taken as given. */
+function verifyFiles(dir: string, options: { expected?: Record<string, string>; requireManifest?: boolean }, known: Record<string, string>): Record<string, string> {
   const manifestPath = join(dir, CHECKPOINT_MANIFEST);
   if (!existsSync(manifestPath)) {
     if (options.requireManifest || options.expected) throw new CheckpointError(`${manifestPath}: missing (the checkpoint is incomplete)`);
@@ -165,7 +170,7 @@ export function verifyCheckpoint(dir: string, options: { expected?: Record<strin
   for (const [name, want] of Object.entries(files)) {
     const path = join(dir, name);
     if (!existsSync(path)) throw new CheckpointError(`${path}: missing (listed in ${CHECKPOINT_MANIFEST})`);
-    const got = sha256File(path);
+    const got = known[name] ?? sha256File(path);
     if (got !== want) throw new CheckpointError(`${path}: checksum mismatch (sha256 ${got}, expected ${want}): the file is corrupted or was not completely written`);
   }
   return files;
@@ -232,9 +237,17 @@ export function loadCheckpoint(dir: string): Checkpoint {
     if (e instanceof ConfigError) throw new CheckpointError(`${configPath}: ${e.message}`);
     throw e;
   }
+  const known: Record<string, string> = {}; // the weights are read once: parsed and hashed from the same bytes
   try {
-    const file = readSafetensors(join(dir, 'model.safetensors'));
-    model.loadState(file.tensors);
+    const modelPath = join(dir, 'model.safetensors');
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(modelPath);
+    } catch (e) {
+      throw new CheckpointError(`${modelPath}: cannot read (${(e as Error).message})`);
+    }
+    known['model.safetensors'] = sha256(bytes);
+    model.loadState(parseSafetensors(bytes, modelPath).tensors);
   } catch (e) {
     model.dispose();
     if (e instanceof CheckpointError) throw new CheckpointError(`${dir}: ${e.message}`);
@@ -256,7 +269,7 @@ export function loadCheckpoint(dir: string): Checkpoint {
   }
   // Structural problems are reported above as such; what still parses is checked against the manifest.
   try {
-    verifyCheckpoint(dir);
+    verifyFiles(dir, {}, known);
   } catch (e) {
     model.dispose();
     throw e;
