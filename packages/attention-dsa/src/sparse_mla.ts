@@ -161,11 +161,11 @@ export class SparseMla extends Mla {
    * Sequence length from which {@link SparseMla.forward} runs the latent (MQA) form, DeepSeek-V3.2's
    * form for DSA: every query's k selected latent entries are read once and shared by all heads, where
    * the expanded form gathers per-head keys and values (H times the memory traffic). Measured on 2
-   * cores (`small`, 8 heads, top-64), latent/expanded time: forward 0.99 at B8·S256, 0.95 at 1024,
-   * 0.86 at 4096; forward + backward 1.04, 1.11, 1.03 (the shared-key backward runs on one thread).
-   * Default 2048; `Infinity` keeps the expanded form, 0 always takes the latent one.
+   * cores (`small`, 8 heads, top-64), latent/expanded time: forward 0.94 at B8·S256, 1.00 at B2·S512,
+   * 0.98 at 1024, 0.86 at 4096; forward + backward 1.04, 1.10, 0.92, 0.85. Default 1024; `Infinity`
+   * keeps the expanded form, 0 always takes the latent one.
    */
-  latentFrom = 2048;
+  latentFrom = 1024;
 
   /**
    * The latent (MQA) form's weights, products of the parameters (so gradients reach them): queries

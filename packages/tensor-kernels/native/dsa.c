@@ -884,6 +884,105 @@ static void *attend_grad_work(void *arg) {
   return NULL;
 }
 
+// The shared-key backward on threads, with results identical to one thread's: phase 1 computes each
+// (query, head)'s dq and its slots' ds and p (parallel over queries); phase 2 adds ds·q into dk and
+// p·dy into dv with keys split into ranges (balanced by how often each key was selected), every thread
+// walking all (query, head) units in order and taking only its keys — so each key's sum runs in the
+// single-thread order, whatever the thread count.
+
+/** One worker of the shared-key backward. */
+typedef struct {
+  const sa_job *j;
+  int32_t *cnt, *keys; // per unit u = query·H + head: contributing slots, their keys [u·kSel ..]
+  float *ds, *ps;      // their ds and p [u·kSel ..]
+  int32_t *hits;       // phase 1: this worker's selection counts per key [Sk]
+  size_t from, to;     // phase 1: units; phase 2: keys
+} sk_job;
+
+R1_VECTOR static void shared_grad_units(const sk_job *w) {
+  const sa_job *j = w->j;
+  const sa_dims *d = j->d;
+  const size_t H = d->H, Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b;
+  for (size_t u = w->from; u < w->to; u++) {
+    const size_t i = u / H, h = u % H;
+    const size_t qo = b * d->q.b + h * d->q.h + i * d->q.s;
+    const float *p = j->P + b * d->p.b + h * d->p.h + i * d->p.s, *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s;
+    const int32_t *ir = j->I + (b * d->Sq + i) * kSel;
+    const float *K = j->K + b * d->k.b, *V = j->V + b * d->v.b;
+    int32_t *keys = w->keys + u * kSel;
+    float *ps = w->ps + u * kSel, *ds = w->ds + u * kSel;
+    size_t n = 0;
+    for (size_t s = 0; s < kSel; s++) {
+      const int32_t jj = ir[s];
+      if (p[s] == 0 || jj < 0 || (size_t)jj >= d->Sk) continue;
+      keys[n] = jj;
+      ps[n++] = p[s];
+      w->hits[jj]++;
+    }
+    w->cnt[u] = (int32_t)n;
+    dots16(g, V, d->v.s, Dv, keys, n, ds); // dp
+    float dot = 0;
+    for (size_t t = 0; t < n; t++) dot += ps[t] * ds[t];
+    for (size_t t = 0; t < n; t++) ds[t] = j->scale * ps[t] * (ds[t] - dot);
+    weighted_rows(ds, K, d->k.s, Dk, keys, n, j->DQ + qo);
+  }
+}
+
+R1_VECTOR static void shared_grad_keys(const sk_job *w) {
+  const sa_job *j = w->j;
+  const sa_dims *d = j->d;
+  const size_t H = d->H, Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b, units = d->Sq * H;
+  float *DK = j->DK + b * d->k.b, *DV = j->DV + b * d->v.b;
+  for (size_t u = 0; u < units; u++) {
+    const size_t i = u / H, h = u % H, n = (size_t)w->cnt[u];
+    const float *q = j->Q + b * d->q.b + h * d->q.h + i * d->q.s, *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s;
+    const int32_t *keys = w->keys + u * kSel;
+    for (size_t t = 0; t < n; t++) {
+      const size_t key = (size_t)keys[t];
+      if (key < w->from || key >= w->to) continue;
+      axpy(w->ds[u * kSel + t], q, DK + key * d->k.s, Dk);
+      axpy(w->ps[u * kSel + t], g, DV + key * d->v.s, Dv);
+    }
+  }
+}
+
+static void *shared_grad_units_work(void *arg) { return shared_grad_units(arg), NULL; }
+static void *shared_grad_keys_work(void *arg) { return shared_grad_keys(arg), NULL; }
+
+/** The shared-key backward of batch element `base->b` on `workers` threads; false when out of memory. */
+static bool shared_grad(const sa_job *base, int workers, r1_scratch *scr) {
+  const sa_dims *d = base->d;
+  const size_t units = d->Sq * d->H, kSel = d->kSel, Sk = d->Sk;
+  if ((size_t)workers > units) workers = units ? (int)units : 1;
+  int32_t *cnt = r1_scratch_get(scr, 4, sizeof(int32_t) * (units + 1));
+  int32_t *keys = r1_scratch_get(scr, 5, sizeof(int32_t) * (units * kSel + 1));
+  float *ds = r1_scratch_get(scr, 6, sizeof(float) * (units * kSel + 1)), *ps = r1_scratch_get(scr, 7, sizeof(float) * (units * kSel + 1));
+  int32_t *hits = r1_scratch_get(scr, 8, sizeof(int32_t) * (Sk * workers + 1));
+  if (!cnt || !keys || !ds || !ps || !hits) return false;
+  memset(hits, 0, sizeof(int32_t) * Sk * workers);
+  sk_job jobs[R1_MAX_WORKERS];
+  for (int w = 0; w < workers; w++) {
+    jobs[w] = (sk_job){base, cnt, keys, ds, ps, hits + Sk * w, units * w / workers, units * (w + 1) / workers};
+  }
+  r1_run_workers(shared_grad_units_work, jobs, sizeof(sk_job), workers);
+  // Key ranges holding equal shares of the selections (the causal early keys are picked most).
+  uint64_t total = 0;
+  for (size_t k = 0; k < Sk; k++) {
+    for (int w = 1; w < workers; w++) hits[k] += hits[Sk * w + k];
+    total += (uint64_t)hits[k];
+  }
+  size_t key = 0;
+  uint64_t seen = 0;
+  for (int w = 0; w < workers; w++) {
+    jobs[w].from = key;
+    const uint64_t share = total * (uint64_t)(w + 1) / (uint64_t)workers;
+    while (key < Sk && (seen < share || w == workers - 1)) seen += (uint64_t)hits[key++];
+    jobs[w].to = key;
+  }
+  r1_run_workers(shared_grad_keys_work, jobs, sizeof(sk_job), workers);
+  return true;
+}
+
 /**
  * Runs fn over units [0, units) of `base` on up to `workers` threads, each with its own scratch of
  * `per` floats; whole_heads: split only at head boundaries (the backward's dk, dv rows of a head belong
@@ -965,8 +1064,8 @@ static napi_value sparse_attention(napi_env env, napi_callback_info info) {
  * sparseAttentionGrad(q, k, v, indices, p, dy, dq, dk, dv, B, H, Hk, Sq, Sk, Dk, Dv, kSel, bshd, scale):
  * the backward of sparse_attention.ts from the saved p (0 in invalid slots); shared-head dk, dv sum
  * over the heads. dy, p have o's and p's layouts. Per-head keys: whole heads spread over the worker
- * threads (a head's dk, dv rows are its own); shared keys: one thread, queries in order (the JS's
- * summation order).
+ * threads (a head's dk, dv rows are its own); shared keys: see shared_grad (each key's sum in the
+ * JS's order, queries then heads, on any number of threads).
  */
 static napi_value sparse_attention_grad(napi_env env, napi_callback_info info) {
   r1_args a;
@@ -991,13 +1090,13 @@ static napi_value sparse_attention_grad(napi_env env, napi_callback_info info) {
   memset(DK, 0, sizeof(float) * nK);
   memset(DV, 0, sizeof(float) * nV);
   const bool split = heads_outer(&d);
-  int workers = split ? r1_workers((double)Sq * H * kSel * (2 * d.Dk + 2 * d.Dv)) : 1;
+  const int workers = r1_workers((double)Sq * H * kSel * (2 * d.Dk + 2 * d.Dv));
   bool ok = true;
   r1_scratch scr;
   r1_scratch_begin(&scr);
   for (size_t b = 0; b < B && ok; b++) {
     sa_job job = {&d, Q, K, V, G, NULL, P, DQ, DK, DV, I, scale, b, NULL, NULL, NULL, 0, 0, NULL, false};
-    ok = sa_run(attend_grad_work, &job, H * Sq, workers, 3 * kSel + VL, split, &scr);
+    ok = split ? sa_run(attend_grad_work, &job, H * Sq, workers, 3 * kSel + VL, true, &scr) : shared_grad(&job, workers, &scr);
   }
   r1_scratch_end(&scr);
   if (!ok) return (void)r1_fail(&a, "out of memory"), NULL;

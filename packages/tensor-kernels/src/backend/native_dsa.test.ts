@@ -160,19 +160,25 @@ describe.runIf(built)('native DSA kernels agree with the JS loops', () => {
     expect([...threaded[5]]).toEqual([...run(indexerTopKSpec, iInputs, iAttrs, false)[0]]);
   });
 
-  it('shared keys on worker threads: same results as the JS, and bit-identical with one thread', () => {
-    const c: Case = { B: 1, H: 8, Hk: 1, Sq: 300, Sk: 300, Dk: 80, Dv: 64, k: 64, layout: 'bshd', causal: true, mask: true };
-    const { inputs } = attentionInputs(c, 123);
+  it('shared keys on worker threads, forward and backward: same results as the JS, and bit-identical with one thread', () => {
+    const c: Case = { B: 2, H: 8, Hk: 1, Sq: 300, Sk: 300, Dk: 80, Dv: 64, k: 64, layout: 'bshd', causal: true, mask: true };
+    const { inputs, dy } = attentionInputs(c, 123);
     const attrs = { scale: 0.2, causal: true, layout: 'bshd' };
-    const threaded = run(sparseAttentionSpec, inputs, attrs, true);
+    const all = () => {
+      const [o, p] = run(sparseAttentionSpec, inputs, attrs, true);
+      return [o, p, ...run(sparseAttentionGradSpec, { ...inputs, p: arr([2, 300, 8, 64], p), dy }, attrs, true)];
+    };
+    const threaded = all();
     process.env.R1_NATIVE_THREADS = '1';
     try {
-      const single = run(sparseAttentionSpec, inputs, attrs, true);
-      threaded.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(single[i].buffer))).toBe(true));
+      const single = all();
+      threaded.forEach((x, i) => expect(Buffer.from(x.buffer).equals(Buffer.from(single[i].buffer)), `output ${i}`).toBe(true));
     } finally {
       delete process.env.R1_NATIVE_THREADS;
     }
-    expect(maxRelDiff(threaded, run(sparseAttentionSpec, inputs, attrs, false))).toBeLessThan(2e-6);
+    expect(maxRelDiff(threaded.slice(0, 2), run(sparseAttentionSpec, inputs, attrs, false))).toBeLessThan(2e-6);
+    const jsGrads = run(sparseAttentionGradSpec, { ...inputs, p: arr([2, 300, 8, 64], threaded[1]), dy }, attrs, false);
+    expect(maxRelDiff(threaded.slice(2, 5), jsGrads)).toBeLessThan(1e-5);
   });
 
   it('rejects bad arguments with a typed error naming the problem', () => {
