@@ -31,6 +31,17 @@ const base: DsaConfig = {
 const params64 = (m: SparseMla) => Object.fromEntries([...m.namedParameters()].map(([n, v]) => [n, Float64Array.from(v.dataSync())]));
 const meanHeads = (probs: number[][][]) => probs[0].map((row, t) => row.map((_, s) => probs.reduce((a, ph) => a + ph[t][s], 0) / probs.length));
 
+/** The golden fixture's layer, input and output gradient. */
+function goldenCase() {
+  const file = readSafetensors(fixture);
+  const get = (n: string) => file.tensors.get(n)!;
+  const dsa = new SparseMla(JSON.parse(file.metadata.config) as DsaConfig);
+  dsa.loadState(new Map([...file.tensors].filter(([n]) => n.startsWith('param.')).map(([n, t]) => [n.slice(6), t])), { prefix: 'self_attn.' });
+  const x = tf.tensor(get('input.x').data, get('input.x').shape);
+  const dy = tf.tensor(get('input.dy').data, get('input.dy').shape);
+  return { get, dsa, x, dy };
+}
+
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
 });
@@ -40,12 +51,7 @@ afterAll(async () => {
 
 describe('SparseMla', () => {
   it('matches the golden fixture (y, index scores, top-k, KLs, gradients)', () => {
-    const file = readSafetensors(fixture);
-    const get = (n: string) => file.tensors.get(n)!;
-    const dsa = new SparseMla(JSON.parse(file.metadata.config) as DsaConfig);
-    dsa.loadState(new Map([...file.tensors].filter(([n]) => n.startsWith('param.')).map(([n, t]) => [n.slice(6), t])), { prefix: 'self_attn.' });
-    const x = tf.tensor(get('input.x').data, get('input.x').shape);
-    const dy = tf.tensor(get('input.dy').data, get('input.dy').shape);
+    const { get, dsa, x, dy } = goldenCase();
     const r = dsa.forwardDetailed(x);
     expect(relErr(r.y.dataSync(), get('output.y').data)).toBeLessThan(1e-4);
     expect(relErr(r.indexScores.dataSync(), get('output.index_scores').data)).toBeLessThan(1e-4);
@@ -67,12 +73,7 @@ describe('SparseMla', () => {
   });
 
   it('the latent (MQA) form matches the golden fixture too (y, dy/dx, parameter gradients equal to the expanded form\'s)', () => {
-    const file = readSafetensors(fixture);
-    const get = (n: string) => file.tensors.get(n)!;
-    const dsa = new SparseMla(JSON.parse(file.metadata.config) as DsaConfig);
-    dsa.loadState(new Map([...file.tensors].filter(([n]) => n.startsWith('param.')).map(([n, t]) => [n.slice(6), t])), { prefix: 'self_attn.' });
-    const x = tf.tensor(get('input.x').data, get('input.x').shape);
-    const dy = tf.tensor(get('input.dy').data, get('input.dy').shape);
+    const { get, dsa, x, dy } = goldenCase();
     const y = dsa.forwardLatent(x);
     expect(relErr(y.dataSync(), get('output.y').data)).toBeLessThan(1e-4);
     dsa.latentFrom = 0; // forward takes the latent form at every length

@@ -177,6 +177,24 @@ static double kth_largest(double *x, size_t m, size_t k) {
 }
 
 /**
+ * out[0..topk) = the best topk of the m candidates sc->asc (ascending keys, every one at or above a
+ * threshold that the k-th best reaches), ascending, −1 padded.
+ */
+static void select_candidates(topk_scratch *sc, size_t m, size_t topk, int32_t *out) {
+  size_t w = 0;
+  if (m <= topk) { // only when scores are NaN (the threshold then proves nothing): keep what passed
+    for (size_t j = 0; j < m; j++) out[w++] = sc->asc[j].i;
+    for (; w < topk; w++) out[w] = -1;
+    return;
+  }
+  memcpy(sc->work, sc->asc, m * sizeof(cand));
+  nth_best(sc->work, m, topk - 1);
+  const cand kth = sc->work[topk - 1];
+  for (size_t j = 0; j < m && w < topk; j++)
+    if (!better(kth, sc->asc[j])) out[w++] = sc->asc[j].i;
+}
+
+/**
  * The top-k allowed keys of one row of n scores (keys 0..n−1; mask NULL = all allowed) → out[0..topk),
  * ascending, −1 padded.
  */
@@ -199,16 +217,7 @@ static void select_row(topk_scratch *sc, size_t n, const float *mask, size_t top
   for (size_t s = 0; s < n; s++) {
     if (row[s] >= thr && (!mask || mask[s] != 0)) sc->asc[m++] = (cand){row[s], (int32_t)s};
   }
-  if (m <= topk) { // only when scores are NaN (the threshold then proves nothing): keep what passed
-    for (size_t j = 0; j < m; j++) out[w++] = sc->asc[j].i;
-    for (; w < topk; w++) out[w] = -1;
-    return;
-  }
-  memcpy(sc->work, sc->asc, m * sizeof(cand));
-  nth_best(sc->work, m, topk - 1);
-  const cand kth = sc->work[topk - 1];
-  for (size_t j = 0; j < m && w < topk; j++)
-    if (!better(kth, sc->asc[j])) out[w++] = sc->asc[j].i;
+  select_candidates(sc, m, topk, out);
 }
 
 /**
@@ -364,7 +373,7 @@ static void select_blocks(topk_scratch *sc, size_t n, const float *mask, size_t 
   block_max(row, nblk, bmax);
   memcpy(tmp, bmax, nblk * sizeof(double));
   const double thr = kth_largest(tmp, nblk, topk - 1);
-  size_t m = 0, w = 0;
+  size_t m = 0;
   for (size_t blk = 0; blk < nblk; blk++) {
     if (!(bmax[blk] >= thr)) continue;
     const size_t end = blk * VL + VL < n ? blk * VL + VL : n;
@@ -373,16 +382,7 @@ static void select_blocks(topk_scratch *sc, size_t n, const float *mask, size_t 
       m += (row[s] >= thr) & (!mask || mask[s] != 0);
     }
   }
-  if (m <= topk) { // only when scores are NaN (the threshold then proves nothing): keep what passed
-    for (size_t j = 0; j < m; j++) out[w++] = sc->asc[j].i;
-    for (; w < topk; w++) out[w] = -1;
-    return;
-  }
-  memcpy(sc->work, sc->asc, m * sizeof(cand));
-  nth_best(sc->work, m, topk - 1);
-  const cand kth = sc->work[topk - 1];
-  for (size_t j = 0; j < m && w < topk; j++)
-    if (!better(kth, sc->asc[j])) out[w++] = sc->asc[j].i;
+  select_candidates(sc, m, topk, out);
 }
 
 /** Queries per unit of work handed to a worker (units interleave: causal rows grow along the sequence). */
@@ -844,30 +844,42 @@ static void *attend_mqa_work(void *arg) {
  * Backward of one (head, query) from the saved p: dp = dy·v, ds = scale·p⊙(dp − Σp·dp); dq = Σ ds·k,
  * dk += ds·q, dv += p·dy. Only slots with p ≠ 0 (the valid ones) contribute, in slot order.
  */
-R1_VECTOR static void attend_one_grad(const sa_job *j, size_t h, size_t i) {
+/**
+ * The part of one (head, query)'s backward that is its own: the contributing slots (p ≠ 0) → their
+ * keys, p and ds = scale·p⊙(dp − Σp·dp) with dp = dy·v; dq = Σ ds·k. K, V: this head's rows. hits
+ * (or NULL) counts each contributing key. Returns the slot count.
+ */
+static inline __attribute__((always_inline)) size_t grad_slots(const sa_job *j, size_t h, size_t i, const float *K, const float *V,
+                                                              int32_t *keys, float *ps, float *ds, int32_t *hits) {
   const sa_dims *d = j->d;
-  const size_t Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b;
-  const size_t qo = b * d->q.b + h * d->q.h + i * d->q.s;
-  const float *p = j->P + b * d->p.b + h * d->p.h + i * d->p.s;
-  const float *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s, *q = j->Q + qo;
+  const size_t kSel = d->kSel, b = j->b;
+  const float *p = j->P + b * d->p.b + h * d->p.h + i * d->p.s, *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s;
   const int32_t *ir = j->I + (b * d->Sq + i) * kSel;
-  const float *K = j->K + b * d->k.b + h * d->k.h, *V = j->V + b * d->v.b + h * d->v.h;
-  float *DK = j->DK + b * d->k.b + h * d->k.h, *DV = j->DV + b * d->v.b + h * d->v.h;
-  // The contributing slots: their keys, probabilities; then dp, ds over them.
-  int32_t *keys = (int32_t *)j->buf;
-  float *ps = j->buf + kSel, *ds = ps + kSel;
   size_t n = 0;
   for (size_t s = 0; s < kSel; s++) {
     const int32_t jj = ir[s];
     if (p[s] == 0 || jj < 0 || (size_t)jj >= d->Sk) continue;
     keys[n] = jj;
     ps[n++] = p[s];
+    if (hits) hits[jj]++;
   }
-  dots16(g, V, d->v.s, Dv, keys, n, ds); // dp
+  dots16(g, V, d->v.s, d->Dv, keys, n, ds); // dp
   float dot = 0;
   for (size_t t = 0; t < n; t++) dot += ps[t] * ds[t];
   for (size_t t = 0; t < n; t++) ds[t] = j->scale * ps[t] * (ds[t] - dot);
-  weighted_rows(ds, K, d->k.s, Dk, keys, n, j->DQ + qo);
+  weighted_rows(ds, K, d->k.s, d->Dk, keys, n, j->DQ + b * d->q.b + h * d->q.h + i * d->q.s);
+  return n;
+}
+
+R1_VECTOR static void attend_one_grad(const sa_job *j, size_t h, size_t i) {
+  const sa_dims *d = j->d;
+  const size_t Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b;
+  const float *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s, *q = j->Q + b * d->q.b + h * d->q.h + i * d->q.s;
+  const float *K = j->K + b * d->k.b + h * d->k.h, *V = j->V + b * d->v.b + h * d->v.h;
+  float *DK = j->DK + b * d->k.b + h * d->k.h, *DV = j->DV + b * d->v.b + h * d->v.h;
+  int32_t *keys = (int32_t *)j->buf;
+  float *ps = j->buf + kSel, *ds = ps + kSel;
+  const size_t n = grad_slots(j, h, i, K, V, keys, ps, ds, NULL);
   for (size_t t = 0; t < n; t++) {
     axpy(ds[t], q, DK + (size_t)keys[t] * d->k.s, Dk);
     axpy(ps[t], g, DV + (size_t)keys[t] * d->v.s, Dv);
@@ -902,30 +914,10 @@ typedef struct {
 R1_VECTOR static void shared_grad_units(const sk_job *w) {
   const sa_job *j = w->j;
   const sa_dims *d = j->d;
-  const size_t H = d->H, Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b;
-  for (size_t u = w->from; u < w->to; u++) {
-    const size_t i = u / H, h = u % H;
-    const size_t qo = b * d->q.b + h * d->q.h + i * d->q.s;
-    const float *p = j->P + b * d->p.b + h * d->p.h + i * d->p.s, *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s;
-    const int32_t *ir = j->I + (b * d->Sq + i) * kSel;
-    const float *K = j->K + b * d->k.b, *V = j->V + b * d->v.b;
-    int32_t *keys = w->keys + u * kSel;
-    float *ps = w->ps + u * kSel, *ds = w->ds + u * kSel;
-    size_t n = 0;
-    for (size_t s = 0; s < kSel; s++) {
-      const int32_t jj = ir[s];
-      if (p[s] == 0 || jj < 0 || (size_t)jj >= d->Sk) continue;
-      keys[n] = jj;
-      ps[n++] = p[s];
-      w->hits[jj]++;
-    }
-    w->cnt[u] = (int32_t)n;
-    dots16(g, V, d->v.s, Dv, keys, n, ds); // dp
-    float dot = 0;
-    for (size_t t = 0; t < n; t++) dot += ps[t] * ds[t];
-    for (size_t t = 0; t < n; t++) ds[t] = j->scale * ps[t] * (ds[t] - dot);
-    weighted_rows(ds, K, d->k.s, Dk, keys, n, j->DQ + qo);
-  }
+  const size_t H = d->H, kSel = d->kSel, b = j->b;
+  for (size_t u = w->from; u < w->to; u++)
+    w->cnt[u] = (int32_t)grad_slots(j, u % H, u / H, j->K + b * d->k.b, j->V + b * d->v.b, w->keys + u * kSel, w->ps + u * kSel,
+                                    w->ds + u * kSel, w->hits);
 }
 
 R1_VECTOR static void shared_grad_keys(const sk_job *w) {
