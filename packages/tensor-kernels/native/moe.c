@@ -3,8 +3,8 @@
 // and the weighted combine — instead of a dozen tfjs kernels and JS loops per expert. Mirrors
 // @r1-ts/moe's experts.ts: same cache layout, same combine order. Experts run in parallel, each one on
 // one thread with single-threaded products (BLAS's own pool would wake and sleep per small product),
-// blocks assigned by a fixed rule; the combine runs afterwards in block order, so results never
-// depend on the thread count.
+// taken largest first by whichever thread is free; each writes only its own rows and gradients, and
+// the combine runs afterwards in block order, so results never depend on the thread count.
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,17 +86,21 @@ typedef struct {
   const float *X, *DY, *C, *DGU;
   float *Y, *out, *DWT, *DGUout;
   int shared_first; // block index whose output goes straight to Y / dx, or −1
-  const int *owner;
+  const int *sorted; // blocks by cost, largest first: the order workers take them in
+  size_t *next;      // shared: the next position in `sorted` to take
   int worker;
   r1_scratch *scratch; // the call's reusable buffers: slot 0 the combine's rows, 1 + w and 1 + R1_MAX_WORKERS + w worker w's
   bool *failed; // set by a worker that could not allocate its scratch
 } moe_call;
 
-/** Blocks to workers: largest first (rows × width), each to the least-loaded worker; ties by index. */
-static void assign(const moe_call *c, int workers, int *owner) {
+/**
+ * Blocks by cost (rows × width), largest first, ties by index → idx. Workers take them in this order as
+ * they come free (longest first, then the small ones fill in), so a slow or descheduled thread holds up
+ * at most one block; which thread runs a block never changes its result (each block writes only its
+ * own rows, gradients and cache, with products on the thread that runs it).
+ */
+static void by_cost(const moe_call *c, int *idx) {
   size_t E = c->E;
-  int *idx = malloc(sizeof(int) * (E + 1));
-  double load[R1_MAX_WORKERS] = {0};
   for (size_t e = 0; e < E; e++) idx[e] = (int)e;
   for (size_t i = 1; i < E; i++) { // insertion sort: E is small
     int v = idx[i];
@@ -111,14 +115,6 @@ static void assign(const moe_call *c, int workers, int *owner) {
     }
     idx[j] = v;
   }
-  for (size_t i = 0; i < E; i++) {
-    int e = idx[i], best = 0;
-    for (int w = 1; w < workers; w++)
-      if (load[w] < load[best]) best = w;
-    owner[e] = best;
-    load[best] += (double)(c->starts[e + 1] - c->starts[e]) * c->widths[e];
-  }
-  free(idx);
 }
 
 /** One worker: its blocks of the call, start to finish. */
@@ -129,8 +125,9 @@ static void *moe_work(void *arg) {
   double *dots = r1_scratch_get(c->scratch, 1 + R1_MAX_WORKERS + c->worker, sizeof(double) * (R + 1));
   float *xe = buf, *dye = xe + R * D, *t1 = dye + R * D, *t2 = t1 + R * Wd;
   if (!buf || !dots) *c->failed = true;
-  for (size_t e = 0; e < c->E && buf && dots; e++) {
-    if (c->owner[e] != c->worker) continue;
+  for (size_t k = buf && dots ? __atomic_fetch_add(c->next, 1, __ATOMIC_RELAXED) : c->E; k < c->E;
+       k = __atomic_fetch_add(c->next, 1, __ATOMIC_RELAXED)) {
+    const size_t e = (size_t)c->sorted[k];
     const size_t n = c->starts[e + 1] - c->starts[e], I = c->widths[e];
     if (n == 0) continue;
     const int32_t *tok = c->tokens + c->starts[e];
@@ -182,10 +179,12 @@ static bool run_call(moe_call *c) {
   for (size_t e = 0; e < c->E; e++) work += (double)(c->starts[e + 1] - c->starts[e]) * c->widths[e] * c->D * 3;
   int workers = r1_workers(work);
   if ((size_t)workers > c->E) workers = c->E < 1 ? 1 : (int)c->E;
-  int *owner = malloc(sizeof(int) * (c->E + 1));
-  if (!owner) return false;
-  assign(c, workers, owner);
-  c->owner = owner;
+  int *sorted = malloc(sizeof(int) * (c->E + 1));
+  if (!sorted) return false;
+  by_cost(c, sorted);
+  size_t next = 0;
+  c->sorted = sorted;
+  c->next = &next;
   moe_call jobs[R1_MAX_WORKERS];
   for (int w = 0; w < workers; w++) {
     jobs[w] = *c;
@@ -193,7 +192,7 @@ static bool run_call(moe_call *c) {
   }
   r1_blas_serial();
   r1_run_workers(moe_work, jobs, sizeof(moe_call), workers);
-  free(owner);
+  free(sorted);
   return !failed;
 }
 
