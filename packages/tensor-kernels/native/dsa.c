@@ -902,38 +902,44 @@ static void *attend_grad_work(void *arg) {
 // walking all (query, head) units in order and taking only its keys — so each key's sum runs in the
 // single-thread order, whatever the thread count.
 
-/** One worker of the shared-key backward. */
+/** One worker of the shared-key backward, on one chunk of units [u0, u1) (u = query·H + head). */
 typedef struct {
   const sa_job *j;
-  int32_t *cnt, *keys; // per unit u = query·H + head: contributing slots, their keys [u·kSel ..]
-  float *ds, *ps;      // their ds and p [u·kSel ..]
+  int32_t *cnt, *keys; // per unit of the chunk (r = u − u0): contributing slots, their keys [r·kSel ..]
+  float *ds, *ps;      // their ds and p [r·kSel ..]
   int32_t *hits;       // phase 1: this worker's selection counts per key [Sk]
-  size_t from, to;     // phase 1: units; phase 2: keys
+  size_t u0, u1;
+  size_t from, to; // phase 1: units; phase 2: keys
 } sk_job;
+
+/** Slots per chunk of the shared-key backward: bounds its scratch (12 MiB) whatever the sizes. */
+#define SG_SLOTS (1 << 20)
 
 R1_VECTOR static void shared_grad_units(const sk_job *w) {
   const sa_job *j = w->j;
   const sa_dims *d = j->d;
   const size_t H = d->H, kSel = d->kSel, b = j->b;
-  for (size_t u = w->from; u < w->to; u++)
-    w->cnt[u] = (int32_t)grad_slots(j, u % H, u / H, j->K + b * d->k.b, j->V + b * d->v.b, w->keys + u * kSel, w->ps + u * kSel,
-                                    w->ds + u * kSel, w->hits);
+  for (size_t u = w->from; u < w->to; u++) {
+    const size_t r = u - w->u0;
+    w->cnt[r] = (int32_t)grad_slots(j, u % H, u / H, j->K + b * d->k.b, j->V + b * d->v.b, w->keys + r * kSel, w->ps + r * kSel,
+                                    w->ds + r * kSel, w->hits);
+  }
 }
 
 R1_VECTOR static void shared_grad_keys(const sk_job *w) {
   const sa_job *j = w->j;
   const sa_dims *d = j->d;
-  const size_t H = d->H, Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b, units = d->Sq * H;
+  const size_t H = d->H, Dk = d->Dk, Dv = d->Dv, kSel = d->kSel, b = j->b;
   float *DK = j->DK + b * d->k.b, *DV = j->DV + b * d->v.b;
-  for (size_t u = 0; u < units; u++) {
-    const size_t i = u / H, h = u % H, n = (size_t)w->cnt[u];
+  for (size_t u = w->u0; u < w->u1; u++) {
+    const size_t i = u / H, h = u % H, r = u - w->u0, n = (size_t)w->cnt[r];
     const float *q = j->Q + b * d->q.b + h * d->q.h + i * d->q.s, *g = j->G + b * d->o.b + h * d->o.h + i * d->o.s;
-    const int32_t *keys = w->keys + u * kSel;
+    const int32_t *keys = w->keys + r * kSel;
     for (size_t t = 0; t < n; t++) {
       const size_t key = (size_t)keys[t];
       if (key < w->from || key >= w->to) continue;
-      axpy(w->ds[u * kSel + t], q, DK + key * d->k.s, Dk);
-      axpy(w->ps[u * kSel + t], g, DV + key * d->v.s, Dv);
+      axpy(w->ds[r * kSel + t], q, DK + key * d->k.s, Dk);
+      axpy(w->ps[r * kSel + t], g, DV + key * d->v.s, Dv);
     }
   }
 }
@@ -941,37 +947,44 @@ R1_VECTOR static void shared_grad_keys(const sk_job *w) {
 static void *shared_grad_units_work(void *arg) { return shared_grad_units(arg), NULL; }
 static void *shared_grad_keys_work(void *arg) { return shared_grad_keys(arg), NULL; }
 
-/** The shared-key backward of batch element `base->b` on `workers` threads; false when out of memory. */
+/**
+ * The shared-key backward of batch element `base->b` on `workers` threads, chunk by chunk of units in
+ * order (so each key's sum still runs in unit order); false when out of memory.
+ */
 static bool shared_grad(const sa_job *base, int workers, r1_scratch *scr) {
   const sa_dims *d = base->d;
   const size_t units = d->Sq * d->H, kSel = d->kSel, Sk = d->Sk;
-  if ((size_t)workers > units) workers = units ? (int)units : 1;
-  int32_t *cnt = r1_scratch_get(scr, 4, sizeof(int32_t) * (units + 1));
-  int32_t *keys = r1_scratch_get(scr, 5, sizeof(int32_t) * (units * kSel + 1));
-  float *ds = r1_scratch_get(scr, 6, sizeof(float) * (units * kSel + 1)), *ps = r1_scratch_get(scr, 7, sizeof(float) * (units * kSel + 1));
-  int32_t *hits = r1_scratch_get(scr, 8, sizeof(int32_t) * (Sk * workers + 1));
+  const size_t per = SG_SLOTS / (kSel ? kSel : 1) ? SG_SLOTS / (kSel ? kSel : 1) : 1; // units per chunk
+  const size_t span = per < units ? per : units;
+  int32_t *cnt = r1_scratch_get(scr, 4, sizeof(int32_t) * (span + 1));
+  int32_t *keys = r1_scratch_get(scr, 5, sizeof(int32_t) * (span * kSel + 1));
+  float *ds = r1_scratch_get(scr, 6, sizeof(float) * (span * kSel + 1)), *ps = r1_scratch_get(scr, 7, sizeof(float) * (span * kSel + 1));
+  int32_t *hits = r1_scratch_get(scr, 8, sizeof(int32_t) * (Sk * (size_t)workers + 1));
   if (!cnt || !keys || !ds || !ps || !hits) return false;
-  memset(hits, 0, sizeof(int32_t) * Sk * workers);
-  sk_job jobs[R1_MAX_WORKERS];
-  for (int w = 0; w < workers; w++) {
-    jobs[w] = (sk_job){base, cnt, keys, ds, ps, hits + Sk * w, units * w / workers, units * (w + 1) / workers};
+  for (size_t u0 = 0; u0 < units; u0 += span) {
+    const size_t u1 = u0 + span < units ? u0 + span : units, m = u1 - u0;
+    const int wk = (size_t)workers > m ? (int)m : workers;
+    memset(hits, 0, sizeof(int32_t) * Sk * wk);
+    sk_job jobs[R1_MAX_WORKERS];
+    for (int w = 0; w < wk; w++)
+      jobs[w] = (sk_job){base, cnt, keys, ds, ps, hits + Sk * w, u0, u1, u0 + m * w / wk, u0 + m * (w + 1) / wk};
+    r1_run_workers(shared_grad_units_work, jobs, sizeof(sk_job), wk);
+    // Key ranges holding equal shares of the selections (the causal early keys are picked most).
+    uint64_t total = 0;
+    for (size_t k = 0; k < Sk; k++) {
+      for (int w = 1; w < wk; w++) hits[k] += hits[Sk * w + k];
+      total += (uint64_t)hits[k];
+    }
+    size_t key = 0;
+    uint64_t seen = 0;
+    for (int w = 0; w < wk; w++) {
+      jobs[w].from = key;
+      const uint64_t share = total * (uint64_t)(w + 1) / (uint64_t)wk;
+      while (key < Sk && (seen < share || w == wk - 1)) seen += (uint64_t)hits[key++];
+      jobs[w].to = key;
+    }
+    r1_run_workers(shared_grad_keys_work, jobs, sizeof(sk_job), wk);
   }
-  r1_run_workers(shared_grad_units_work, jobs, sizeof(sk_job), workers);
-  // Key ranges holding equal shares of the selections (the causal early keys are picked most).
-  uint64_t total = 0;
-  for (size_t k = 0; k < Sk; k++) {
-    for (int w = 1; w < workers; w++) hits[k] += hits[Sk * w + k];
-    total += (uint64_t)hits[k];
-  }
-  size_t key = 0;
-  uint64_t seen = 0;
-  for (int w = 0; w < workers; w++) {
-    jobs[w].from = key;
-    const uint64_t share = total * (uint64_t)(w + 1) / (uint64_t)workers;
-    while (key < Sk && (seen < share || w == workers - 1)) seen += (uint64_t)hits[key++];
-    jobs[w].to = key;
-  }
-  r1_run_workers(shared_grad_keys_work, jobs, sizeof(sk_job), workers);
   return true;
 }
 

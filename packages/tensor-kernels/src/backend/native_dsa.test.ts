@@ -160,13 +160,15 @@ describe.runIf(built)('native DSA kernels agree with the JS loops', () => {
     expect([...threaded[5]]).toEqual([...run(indexerTopKSpec, iInputs, iAttrs, false)[0]]);
   });
 
-  it('shared keys on worker threads, forward and backward: same results as the JS, and bit-identical with one thread', () => {
-    const c: Case = { B: 2, H: 8, Hk: 1, Sq: 300, Sk: 300, Dk: 80, Dv: 64, k: 64, layout: 'bshd', causal: true, mask: true };
+  it.each([
+    ['the latent form\'s sizes', { B: 2, H: 8, Hk: 1, Sq: 300, Sk: 300, Dk: 80, Dv: 64, k: 64, layout: 'bshd', causal: true, mask: true }],
+    ['over 2²⁰ slots: the backward in two chunks', { B: 1, H: 8, Hk: 1, Sq: 2100, Sk: 2100, Dk: 16, Dv: 16, k: 64, layout: 'bshd', causal: true, mask: false }],
+  ] as [string, Case][])('shared keys on worker threads (%s), forward and backward: same results as the JS, and bit-identical with one thread', (_name, c) => {
     const { inputs, dy } = attentionInputs(c, 123);
     const attrs = { scale: 0.2, causal: true, layout: 'bshd' };
     const all = () => {
       const [o, p] = run(sparseAttentionSpec, inputs, attrs, true);
-      return [o, p, ...run(sparseAttentionGradSpec, { ...inputs, p: arr([2, 300, 8, 64], p), dy }, attrs, true)];
+      return [o, p, ...run(sparseAttentionGradSpec, { ...inputs, p: arr([c.B, c.Sq, c.H, c.k], p), dy }, attrs, true)];
     };
     const threaded = all();
     process.env.R1_NATIVE_THREADS = '1';
@@ -177,7 +179,7 @@ describe.runIf(built)('native DSA kernels agree with the JS loops', () => {
       delete process.env.R1_NATIVE_THREADS;
     }
     expect(maxRelDiff(threaded.slice(0, 2), run(sparseAttentionSpec, inputs, attrs, false))).toBeLessThan(2e-6);
-    const jsGrads = run(sparseAttentionGradSpec, { ...inputs, p: arr([2, 300, 8, 64], threaded[1]), dy }, attrs, false);
+    const jsGrads = run(sparseAttentionGradSpec, { ...inputs, p: arr([c.B, c.Sq, c.H, c.k], threaded[1]), dy }, attrs, false);
     expect(maxRelDiff(threaded.slice(2, 5), jsGrads)).toBeLessThan(1e-5);
   });
 
