@@ -193,6 +193,14 @@ void *r1_scratch_get(r1_scratch *s, int slot, size_t bytes) {
 
 void r1_scratch_end(r1_scratch *s) {
   for (int i = 0; i < R1_SCRATCH_SLOTS; i++) free(s->own[i]);
+  // Kept buffers stay below R1_SCRATCH_KEEP each: faulting in a bigger one is small next to the work
+  // that needs it, and a process should not hold gigabytes after one large call.
+  for (int i = 0; s->held && i < R1_SCRATCH_SLOTS; i++)
+    if (scratch_cap[i] > R1_SCRATCH_KEEP) {
+      free(scratch_buf[i]);
+      scratch_buf[i] = NULL;
+      scratch_cap[i] = 0;
+    }
   if (s->held) __atomic_clear(&scratch_busy, __ATOMIC_RELEASE);
   s->held = false;
 }

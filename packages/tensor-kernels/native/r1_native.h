@@ -58,7 +58,7 @@ void r1_run_workers(void *(*fn)(void *), void *args, size_t size, int workers);
 /**
  * Scratch memory kept between calls. A fresh multi-megabyte malloc is fresh mmap'd memory, and the
  * first touch of every page faults (a `small` MoE layer's forward spent ~1 ms of 10 in faults); the
- * scratch keeps the largest buffer each slot has needed. One call at a time holds it (calls from
+ * scratch keeps the largest buffer each slot has needed, up to R1_SCRATCH_KEEP. One call at a time holds it (calls from
  * other Node threads meanwhile get plain malloc'd buffers, freed at the end).
  *
  *   r1_scratch s; r1_scratch_begin(&s);            // main thread, before workers start
@@ -66,6 +66,8 @@ void r1_run_workers(void *(*fn)(void *), void *args, size_t size, int workers);
  *   r1_scratch_end(&s);                            // main thread, after workers end
  */
 #define R1_SCRATCH_SLOTS 32
+/** Largest buffer a slot keeps after a call (bytes); bigger ones are freed at r1_scratch_end. */
+#define R1_SCRATCH_KEEP ((size_t)64 << 20)
 typedef struct {
   bool held;
   void *own[R1_SCRATCH_SLOTS];
