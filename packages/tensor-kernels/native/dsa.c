@@ -195,19 +195,22 @@ static void select_candidates(topk_scratch *sc, size_t m, size_t topk, int32_t *
 }
 
 /**
- * The top-k allowed keys of one row of n scores (keys 0..n−1; mask NULL = all allowed) → out[0..topk),
- * ascending, −1 padded.
+ * Masks one row of n scores (masked keys → −∞; mask NULL = all allowed) and, when at most topk keys
+ * are allowed, writes them all to out[0..topk) (ascending, −1 padded) and returns true.
  */
-static void select_row(topk_scratch *sc, size_t n, const float *mask, size_t topk, int32_t *out) {
-  double *row = sc->row;
-  size_t allowed = mask ? mask_row(row, mask, n) : n;
+static bool mask_or_take_all(double *row, size_t n, const float *mask, size_t topk, int32_t *out) {
+  const size_t allowed = mask ? mask_row(row, mask, n) : n;
+  if (allowed > topk) return false;
   size_t w = 0;
-  if (allowed <= topk) { // every allowed key
-    for (size_t s = 0; s < n; s++)
-      if (!mask || mask[s] != 0) out[w++] = (int32_t)s;
-    for (; w < topk; w++) out[w] = -1;
-    return;
-  }
+  for (size_t s = 0; s < n; s++)
+    if (!mask || mask[s] != 0) out[w++] = (int32_t)s;
+  for (; w < topk; w++) out[w] = -1;
+  return true;
+}
+
+/** The top-k of a masked row with more than topk allowed keys, thresholded by G ≥ topk group maxima. */
+static void select_by_groups(topk_scratch *sc, size_t n, const float *mask, size_t topk, int32_t *out) {
+  double *row = sc->row;
   // Threshold: the topk-th largest maximum of G ≥ topk groups; those topk groups' maxima are distinct
   // keys scoring ≥ it, so the k-th best score is ≥ it too.
   size_t G = n < 2 * topk ? n : 2 * topk;
@@ -218,6 +221,14 @@ static void select_row(topk_scratch *sc, size_t n, const float *mask, size_t top
     if (row[s] >= thr && (!mask || mask[s] != 0)) sc->asc[m++] = (cand){row[s], (int32_t)s};
   }
   select_candidates(sc, m, topk, out);
+}
+
+/**
+ * The top-k allowed keys of one row of n scores (keys 0..n−1; mask NULL = all allowed) → out[0..topk),
+ * ascending, −1 padded.
+ */
+static void select_row(topk_scratch *sc, size_t n, const float *mask, size_t topk, int32_t *out) {
+  if (!mask_or_take_all(sc->row, n, mask, topk, out)) select_by_groups(sc, n, mask, topk, out);
 }
 
 /**
@@ -365,10 +376,9 @@ R1_VECTOR static void block_max(const double *row, size_t nblk, double *bmax) {
 static void select_blocks(topk_scratch *sc, size_t n, const float *mask, size_t topk, int32_t *out) {
   double *row = sc->row;
   const size_t nblk = (n + VL - 1) / VL;
-  size_t allowed = n;
-  if (mask) allowed = mask_row(row, mask, n);
+  if (mask_or_take_all(row, n, mask, topk, out)) return;
+  if (nblk < topk) return select_by_groups(sc, n, mask, topk, out); // too few blocks for their threshold
   for (size_t s = n; s < nblk * VL; s++) row[s] = -INFINITY;
-  if (allowed <= topk || nblk < topk) return select_row(sc, n, mask, topk, out); // few keys: as before
   double *bmax = sc->gmax, *tmp = sc->gmax + nblk;
   block_max(row, nblk, bmax);
   memcpy(tmp, bmax, nblk * sizeof(double));

@@ -241,16 +241,22 @@ static int shared_first_block(r1_args *a, bool init_shared, const int32_t *order
  */
 static bool run_and_combine(r1_args *a, moe_call *c, const int32_t *order, size_t nord, const float *rw) {
   const size_t D = c->D;
-  float *out = r1_scratch_get(c->scratch, 0, sizeof(float) * ((size_t)c->starts[c->E] * D + 1));
-  if (!out) return r1_fail(a, "out of memory");
-  c->out = out;
-  if (c->shared_first < 0) memset(c->Y, 0, sizeof(float) * c->T * D);
-  const bool ok = run_call(c);
+  r1_scratch sc;
+  r1_scratch_begin(&sc);
+  c->scratch = &sc;
+  float *out = r1_scratch_get(&sc, 0, sizeof(float) * ((size_t)c->starts[c->E] * D + 1));
+  bool ok = out != NULL;
+  if (ok) {
+    c->out = out;
+    if (c->shared_first < 0) memset(c->Y, 0, sizeof(float) * c->T * D);
+    ok = run_call(c);
+  }
   for (size_t j = 0; ok && j < nord; j++) {
     const int e = order[j];
     if (e == c->shared_first) continue;
     for (int32_t r = c->starts[e]; r < c->starts[e + 1]; r++) add_row(c->Y + (size_t)c->tokens[r] * D, out + (size_t)r * D, rw ? rw[r] : 1.0, D);
   }
+  r1_scratch_end(&sc);
   return ok || r1_fail(a, "out of memory");
 }
 
@@ -286,11 +292,7 @@ static napi_value moe_forward(napi_env env, napi_callback_info info) {
   if (!W) return NULL;
   moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
                 .offsets = offsets, .rw = rw, .W = W, .kind = 0, .X = X, .C = C, .Y = Y, .shared_first = sf};
-  r1_scratch sc;
-  r1_scratch_begin(&sc);
-  c.scratch = &sc;
   run_and_combine(&a, &c, order, nord, rw); // the weighted combine
-  r1_scratch_end(&sc);
   free(W);
   return NULL;
 }
@@ -374,11 +376,7 @@ static napi_value moe_grad_x(napi_env env, napi_callback_info info) {
   if (!W) return NULL;
   moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
                 .offsets = offsets, .W = W, .kind = 2, .DGU = DGU, .Y = DX, .shared_first = sf};
-  r1_scratch sc;
-  r1_scratch_begin(&sc);
-  c.scratch = &sc;
   run_and_combine(&a, &c, order, nord, NULL); // the scatter-add (weight 1: the same float32 sum)
-  r1_scratch_end(&sc);
   free(W);
   return NULL;
 }
