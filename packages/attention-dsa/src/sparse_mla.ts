@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng, applyRope, hasFusedKernel, indexerTopK, rmsNorm, sparseAttention } from '@r1-ts/tensor-kernels';
+import { Rng, applyRope, hasFusedKernel, indexerTopK, sparseAttention } from '@r1-ts/tensor-kernels';
 import { Mla, ropeTables } from '@r1-ts/attention-mla';
 import type { MlaForwardOptions, MlaMaskOptions, MlaProjection, PositionOptions } from '@r1-ts/attention-mla';
 import { DsaCache } from './cache';
@@ -192,22 +192,17 @@ export class SparseMla extends Mla {
    * values are ever formed. Same function as the expanded form (float32 reassociation apart).
    */
   forwardLatent(x: tf.Tensor, opts: MlaForwardOptions = {}): tf.Tensor3D {
-    const { num_attention_heads: H, kv_lora_rank: C, qk_rope_head_dim: dr, rms_norm_eps: eps } = this.config;
+    const { num_attention_heads: H, kv_lora_rank: C, qk_rope_head_dim: dr } = this.config;
     const [B, S] = x.shape as number[];
     return tf.tidy(() => {
       const { cos, sin } = ropeTables(this.config, B, S, opts);
       const { wq, wo } = this.latentWeights();
-      const qr = this.qAProj ? (rmsNorm(linear(x, this.qAProj), this.qANorm!, eps) as tf.Tensor3D) : null; // [B, S, R]
+      const qr = this.compressedQuery(x); // [B, S, R]
       const q4 = tf.reshape(linear(qr ?? x, wq), [B, S, H, C + dr]);
       const [qLat, qPeRaw] = tf.split(q4, [C, dr], -1); // [B, S, H, C], [B, S, H, dr]
       const q = tf.concat([qLat, applyRope(qPeRaw, cos, sin, 'interleaved')], -1); // [B, S, H, C+dr]
-      const [cRaw, kPeRaw] = tf.split(linear(x, this.kvAProj), [C, dr], -1); // [B, S, C], [B, S, dr]
-      const c = rmsNorm(cRaw, this.kvANorm, eps); // [B, S, C]
-      const kPe = applyRope(kPeRaw, cos, sin, 'interleaved'); // [B, S, dr]
-      const xs = stopGradient(x);
-      const kI = this.indexer.keys(xs, cos, sin); // [B, S, Di]
-      const { q: qI, w } = this.indexer.queries(stopGradient(qr ?? x), xs, cos, sin);
-      const indices = indexerTopK(qI, w, kI, this.config.index_topk, { scale: this.config.index_head_dim ** -0.5, keyMask: opts.keyMask }); // [B, S, k]
+      const { c, kPe } = this.latentKv(x, cos, sin); // [B, S, C], [B, S, dr]
+      const indices = this.fusedTopK(qr ?? x, x, cos, sin, opts.keyMask); // [B, S, k]
       const k = tf.expandDims(tf.concat([c, kPe], -1), 2); // [B, S, 1, C+dr]
       const ctx = sparseAttention(q, k, tf.expandDims(c, 2), indices, { scale: this.scale, causal: true, keyMask: opts.keyMask, layout: 'bshd' }); // [B, S, H, C]
       return linear(tf.reshape(ctx, [B, S, H * C]), wo) as tf.Tensor3D;
@@ -228,13 +223,21 @@ export class SparseMla extends Mla {
       // multiply-adds in one fused kernel, O(S·k) memory; then gathered O(S·k) attention.
       const { cos, sin } = ropeTables(this.config, B, S, opts);
       const p = this.project(x, opts);
-      const xs = stopGradient(x);
-      const kI = this.indexer.keys(xs, cos, sin); // [B, S, Di]
-      const { q, w } = this.indexer.queries(stopGradient(p.qr!), xs, cos, sin); // [B, S, Hi, Di], [B, S, Hi]
-      const scale = this.config.index_head_dim ** -0.5;
-      const indices = indexerTopK(q, w, kI, this.config.index_topk, { scale, keyMask: opts.keyMask }); // [B, S, k]
+      const indices = this.fusedTopK(p.qr!, x, cos, sin, opts.keyMask); // [B, S, k]
       return this.attendExpanded(p, p.c, p.kPe, { keyMask: opts.keyMask, indices }).y;
     });
+  }
+
+  /**
+   * Each query's top-k keys [B, S, k] from the indexer on (detached) x and query compression qr, through
+   * the fused kernel: O(S²) cheap multiply-adds, O(S·k) memory, no [B, S, S] score matrix.
+   */
+  private fusedTopK(qr: tf.Tensor, x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, keyMask?: tf.Tensor): tf.Tensor3D {
+    const xs = stopGradient(x);
+    const kI = this.indexer.keys(xs, cos, sin); // [B, S, Di]
+    const { q, w } = this.indexer.queries(stopGradient(qr), xs, cos, sin); // [B, S, Hi, Di], [B, S, Hi]
+    const scale = this.config.index_head_dim ** -0.5;
+    return indexerTopK(q, w, kI, this.config.index_topk, { scale, keyMask }); // [B, S, k]
   }
 
   /**

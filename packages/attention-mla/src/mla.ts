@@ -125,28 +125,32 @@ export class Mla extends Module {
 
   /** Query, latent and roped keys of x [B, S, D] at the given positions (golden §4.4 steps 1–2). */
   project(x: tf.Tensor, opts: PositionOptions = {}): MlaProjection {
-    const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, qk_rope_head_dim: dr, rms_norm_eps: eps } = this.config;
+    const { num_attention_heads: H, qk_nope_head_dim: dn, qk_rope_head_dim: dr } = this.config;
     const [B, S] = x.shape as number[];
     return tf.tidy(() => {
       const { cos, sin } = ropeTables(this.config, B, S, opts); // [S|B·S, dr/2]
-      let qr: tf.Tensor3D | null = null;
-      let q: tf.Tensor;
-      if (this.qAProj) {
-        qr = rmsNorm(linear(x, this.qAProj), this.qANorm!, eps) as tf.Tensor3D; // [B, S, R]
-        q = linear(qr, this.qProj); // [B, S, H·(dn+dr)]
-      } else {
-        q = linear(x, this.qProj); // [B, S, H·(dn+dr)]
-      }
-      const q4 = tf.reshape(q, [B, S, H, dn + dr]);
+      const qr = this.compressedQuery(x); // [B, S, R], or null without q_lora_rank
+      const q4 = tf.reshape(linear(qr ?? x, this.qProj), [B, S, H, dn + dr]); // [B, S, H, dn+dr]
       // split, not two slices: its gradient is one concat, where slices' are zero pads plus an add.
       const [qNope, qPeRaw] = tf.split(q4, [dn, dr], -1) as tf.Tensor4D[]; // [B, S, H, dn], [B, S, H, dr]
       const qPe = applyRope(qPeRaw, cos, sin, 'interleaved') as tf.Tensor4D; // [B, S, H, dr]
-      const a = linear(x, this.kvAProj); // [B, S, C+dr]
-      const [cRaw, kPeRaw] = tf.split(a, [C, dr], -1); // [B, S, C], [B, S, dr]
-      const c = rmsNorm(cRaw, this.kvANorm, eps) as tf.Tensor3D; // [B, S, C]
-      const kPe = applyRope(kPeRaw, cos, sin, 'interleaved') as tf.Tensor3D; // [B, S, dr]
+      const { c, kPe } = this.latentKv(x, cos, sin);
       return { qr, qNope, qPe, c, kPe } as unknown as tf.TensorContainer;
     }) as unknown as MlaProjection;
+  }
+
+  /** The normed query compression c_q = RMSNorm(W_DQ·x) [B, S, R]; null without q_lora_rank (call inside a tidy). */
+  protected compressedQuery(x: tf.Tensor): tf.Tensor3D | null {
+    return this.qAProj ? (rmsNorm(linear(x, this.qAProj), this.qANorm!, this.config.rms_norm_eps) as tf.Tensor3D) : null;
+  }
+
+  /** The latent c = RMSNorm(W_DKV·x) [B, S, C] and the roped shared key k_pe [B, S, dr] (call inside a tidy). */
+  protected latentKv(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): { c: tf.Tensor3D; kPe: tf.Tensor3D } {
+    const { kv_lora_rank: C, qk_rope_head_dim: dr, rms_norm_eps: eps } = this.config;
+    const [cRaw, kPeRaw] = tf.split(linear(x, this.kvAProj), [C, dr], -1); // [B, S, C], [B, S, dr]
+    const c = rmsNorm(cRaw, this.kvANorm, eps) as tf.Tensor3D; // [B, S, C]
+    const kPe = applyRope(kPeRaw, cos, sin, 'interleaved') as tf.Tensor3D; // [B, S, dr]
+    return { c, kPe };
   }
 
   /**
