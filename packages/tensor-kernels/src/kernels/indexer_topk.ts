@@ -2,8 +2,9 @@
 // steps 4–5): per query t, I[t, s] = scale·Σ_h w[t, h]·ReLU(q[t, h]·k[s]) over the allowed keys only
 // (causal, not padding), and its top-k kept in a k-entry heap. O(Sq·Sk·Hi·Di) multiply-adds, O(Sq·k)
 // memory. Ties go to the lower key index, as tf.topk. Not differentiable (selection is piecewise constant).
-// With the native addon both the kernel and chunkTopK run in C (native/dsa.c: BLAS dots by chunks of
-// queries, a threshold-filtered selection of the same sets); these loops are the fallback.
+// With the native addon both the kernel and chunkTopK run in C (native/dsa.c: each query's scores in
+// one fused pass over keys packed in 16-key blocks, then a threshold-filtered selection of the same
+// sets); these loops are the fallback.
 import type { TensorInfo } from '@tensorflow/tfjs';
 import { asF32, f32 } from './kernel_spec';
 import type { KernelArray, KernelSpec } from './kernel_spec';
