@@ -261,6 +261,22 @@ static bool run_and_combine(r1_args *a, moe_call *c, const int32_t *order, size_
 }
 
 /**
+ * The common part of moeForward and moeGradX, for a call whose E, T, D, block arrays and operands are
+ * set: checks the blocks (nt tokens, ns starts, no offsets, a cache of cache_len floats) and `order`,
+ * takes the weights from argument weights_arg, runs and combines (run_and_combine). After a failure a
+ * JS exception is pending.
+ */
+static void combined_call(r1_args *a, moe_call *c, size_t nt, size_t ns, size_t no, size_t cache_len, size_t weights_arg,
+                          bool init_shared, const int32_t *order, size_t nord, const float *rw) {
+  if (!check_blocks(a, c->tokens, nt, c->starts, ns, c->offsets, no, c->widths, c->E, c->T, cache_len, &c->max_rows, &c->max_width)) return;
+  c->shared_first = shared_first_block(a, init_shared, order, nord, c->E, c->tokens, c->starts, c->T);
+  c->W = a->ok ? pointers(a, weights_arg, c->E, c->widths, c->D, false) : NULL;
+  if (!c->W) return;
+  run_and_combine(a, c, order, nord, rw);
+  free(c->W);
+}
+
+/**
  * moeForward(x, y, cache, weights, tokens, starts, offsets, widths, rowWeights, order, D, sharedFirst)
  *   x [T, D], y [T, D] (every element written), cache: g|u of each block's rows at offsets[e] (n·2I floats);
  *   weights: [gate [I, D], up [I, D], down [D, I]] of each block, flattened (3 per block);
@@ -284,16 +300,9 @@ static napi_value moe_forward(napi_env env, napi_callback_info info) {
   if (!r1_have_blas()) return (void)r1_fail(&a, "needs a system BLAS"), NULL;
   const size_t E = nw;
   if (D == 0 || nx % D || ny != nx || nr < nt) return (void)r1_fail(&a, "inconsistent sizes"), NULL;
-  const size_t T = nx / D;
-  size_t R, Wmax;
-  if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, nc, &R, &Wmax)) return NULL;
-  const int sf = shared_first_block(&a, init_shared, order, nord, E, tokens, starts, T);
-  float **W = a.ok ? pointers(&a, 3, E, widths, D, false) : NULL;
-  if (!W) return NULL;
-  moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
-                .offsets = offsets, .rw = rw, .W = W, .kind = 0, .X = X, .C = C, .Y = Y, .shared_first = sf};
-  run_and_combine(&a, &c, order, nord, rw); // the weighted combine
-  free(W);
+  moe_call c = {.E = E, .T = nx / D, .D = D, .tokens = tokens, .starts = starts, .widths = widths, .offsets = offsets, .rw = rw,
+                .kind = 0, .X = X, .C = C, .Y = Y};
+  combined_call(&a, &c, nt, ns, no, nc, 3, init_shared, order, nord, rw); // the weighted combine
   return NULL;
 }
 
@@ -368,16 +377,9 @@ static napi_value moe_grad_x(napi_env env, napi_callback_info info) {
   if (!r1_have_blas()) return (void)r1_fail(&a, "needs a system BLAS"), NULL;
   const size_t E = nw;
   if (D == 0 || ndx % D) return (void)r1_fail(&a, "dx's length must be a multiple of D"), NULL;
-  const size_t T = ndx / D;
-  size_t R, Wmax;
-  if (!check_blocks(&a, tokens, nt, starts, ns, offsets, no, widths, E, T, ng, &R, &Wmax)) return NULL;
-  const int sf = shared_first_block(&a, init_shared, order, nord, E, tokens, starts, T);
-  float **W = a.ok ? pointers(&a, 1, E, widths, D, false) : NULL;
-  if (!W) return NULL;
-  moe_call c = {.E = E, .T = T, .D = D, .max_rows = R, .max_width = Wmax, .tokens = tokens, .starts = starts, .widths = widths,
-                .offsets = offsets, .W = W, .kind = 2, .DGU = DGU, .Y = DX, .shared_first = sf};
-  run_and_combine(&a, &c, order, nord, NULL); // the scatter-add (weight 1: the same float32 sum)
-  free(W);
+  moe_call c = {.E = E, .T = ndx / D, .D = D, .tokens = tokens, .starts = starts, .widths = widths, .offsets = offsets, .kind = 2,
+                .DGU = DGU, .Y = DX};
+  combined_call(&a, &c, nt, ns, no, ng, 1, init_shared, order, nord, NULL); // the scatter-add (weight 1: the same float32 sum)
   return NULL;
 }
 
