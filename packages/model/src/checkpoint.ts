@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { CheckpointError, ConfigError, parseSafetensors, readSafetensors, serializeSafetensors, writeFileAtomic } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, readSafetensors, serializeSafetensors, writeFileAtomic } from '@r1-ts/tensor-kernels';
 import type { TensorToWrite } from '@r1-ts/tensor-kernels';
 import { DeepSeekModel } from './model';
 import type { AdamW } from './optim';
@@ -239,15 +239,8 @@ export function loadCheckpoint(dir: string): Checkpoint {
   }
   const known: Record<string, string> = {}; // the weights are read once: parsed and hashed from the same bytes
   try {
-    const modelPath = join(dir, 'model.safetensors');
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(modelPath);
-    } catch (e) {
-      throw new CheckpointError(`${modelPath}: cannot read (${(e as Error).message})`);
-    }
-    known['model.safetensors'] = sha256(bytes);
-    model.loadState(parseSafetensors(bytes, modelPath).tensors);
+    const file = readSafetensors(join(dir, 'model.safetensors'), (bytes) => (known['model.safetensors'] = sha256(bytes)));
+    model.loadState(file.tensors);
   } catch (e) {
     model.dispose();
     if (e instanceof CheckpointError) throw new CheckpointError(`${dir}: ${e.message}`);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -57,6 +57,20 @@ describe('safetensors', () => {
     const file = readSafetensors(path);
     expect(file.tensors.get('w')!.shape).toEqual([2, 2]);
     expect(file.tensors.get('ids')!.data).toBeInstanceOf(Int32Array);
+  });
+
+  it('hands onBytes the whole file once its header passed, and not at all when it fails', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'st-'));
+    const path = join(dir, 'model.safetensors');
+    writeSafetensors(path, { w: tf.tensor2d([[1, 2], [3, 4]]) });
+    const seen: Uint8Array[] = [];
+    readSafetensors(path, (bytes) => seen.push(bytes));
+    expect(seen.length).toBe(1);
+    expect(Buffer.from(seen[0]).equals(readFileSync(path))).toBe(true);
+    writeFileSync(path, raw({}, new Uint8Array(0), 1000)); // header length past the end
+    expect(() => readSafetensors(path, (bytes) => seen.push(bytes))).toThrow(/runs past the end of the file/);
+    expect(seen.length).toBe(1);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const bad: [string, Uint8Array, RegExp][] = [

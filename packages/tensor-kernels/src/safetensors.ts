@@ -215,7 +215,9 @@ function floatToHalf(v: number): number {
 }
 
 /**
- * Reads a safetensors file from disk (see {@link parseSafetensors}).
+ * Reads a safetensors file from disk (see {@link parseSafetensors}). The header is checked before the
+ * data is read; `onBytes`, when given, sees the whole file's bytes once read (e.g. to checksum them
+ * without reading the file again).
  *
  * @example
  * ```ts
@@ -224,7 +226,7 @@ function floatToHalf(v: number): number {
  * console.log(file.metadata.case); // 'kernels'
  * ```
  */
-export function readSafetensors(path: string): SafetensorsFile {
+export function readSafetensors(path: string, onBytes?: (bytes: Uint8Array) => void): SafetensorsFile {
   let bytes: Buffer;
   let fd: number | null = null;
   try {
@@ -247,6 +249,7 @@ export function readSafetensors(path: string): SafetensorsFile {
   } finally {
     if (fd !== null) closeSync(fd);
   }
+  onBytes?.(bytes);
   return parseSafetensors(bytes, path);
 }
 
