@@ -24,6 +24,8 @@ export { layerNorm } from './ops/layer_norm';
 export { applyRope } from './ops/rope';
 export type { RopeLayout } from './ops/rope';
 export { siluMul, swiglu } from './ops/swiglu';
+export { linear, setLinearAdapter, linearAdapterOf, withoutLinearAdapters } from './ops/linear';
+export type { LinearAdapter } from './ops/linear';
 export { tokenLogProbs, maskedCrossEntropy } from './ops/cross_entropy';
 export { attention, attentionWeights } from './ops/attention';
 export type { AttentionMaskOptions } from './ops/attention';
