@@ -7,7 +7,11 @@
 //      dependencies — sibling @r1-ts packages come from their tarballs, since they are not published —
 //      plus @tensorflow/tfjs where it is a peer; then `import` (ESM) and `require` (CJS) it in two
 //      fresh Node processes, check that every export is defined and the same in both, and call one
-//      function from the SMOKE table below.
+//      function from the SMOKE table below;
+//   5. run the package README's first code example in that project, as an ES module and as CommonJS
+//      (TypeScript examples are transpiled with the repository's TypeScript), and for the tensor packages
+//      in TRAIN a short training step on the wasm backend (the default backend: a kernel the bundle
+//      failed to register shows up there, issue #23).
 // Exits non-zero with a summary table when any check fails.
 //
 // Usage: node scripts/check-packages.mjs [--no-build] [--keep] [--jobs N] [package-dir ...]
@@ -18,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import ts from 'typescript';
 
 const execFile = promisify(execFileCb);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,6 +88,56 @@ const SMOKE = {
     expect: 2,
   },
 };
+
+/**
+ * A training step on the wasm backend per tensor package: gradients through the kernels r1-ts registers
+ * (UnsortedSegmentSum, the gradient of gather, which wasm lacks; fused RMSNorm; AdamW). Returns
+ * [backend, loss is finite, loss decreased].
+ */
+const TRAIN = {
+  'tensor-kernels': `await m.initBackend({ backend: 'wasm', quiet: true });
+    const table = tf.variable(tf.randomNormal([10, 8], 0, 1, 'float32', 1));
+    const ids = tf.tensor1d([1, 3, 3, 7], 'int32');
+    const opt = tf.train.adam(0.05);
+    const loss = () => tf.mean(tf.square(m.rmsNorm(tf.gather(table, ids), tf.ones([8])).sub(0.5)));
+    const first = opt.minimize(loss, true).dataSync()[0];
+    for (let i = 0; i < 5; i++) opt.minimize(loss);
+    const last = loss().dataSync()[0];
+    const backend = tf.getBackend();
+    await m.disposeBackend();
+    return [backend, Number.isFinite(last), last < first];`,
+  model: `const k = await import('@r1-ts/tensor-kernels').then((x) => x.default ?? x);
+    await k.initBackend({ backend: 'wasm', quiet: true });
+    const backend = tf.getBackend();
+    const model = new m.DeepSeekModel(m.presets.tiny, { seed: 0 });
+    const opt = new m.AdamW(new Map([...model.namedParameters()].filter(([, v]) => v.trainable)), { lr: 1e-2 });
+    const batch = m.collate([[1, 2, 3, 4, 5, 6], [2, 3, 4, 5, 6, 7]], [1, 1], 0);
+    const first = m.trainStep(model, opt, batch);
+    let last = first;
+    for (let i = 0; i < 3; i++) last = m.trainStep(model, opt, batch);
+    await k.disposeBackend();
+    return [backend, Number.isFinite(last.loss), last.loss < first.loss];`,
+};
+
+/** The first ```ts/```js block of a README, or null. */
+function readmeExample(dir) {
+  const path = join(root, 'packages', dir, 'README.md');
+  if (!existsSync(path)) return null;
+  const m = /^```(?:ts|js|typescript|javascript|mjs)\s*\n([\s\S]*?)^```/m.exec(readFileSync(path, 'utf8'));
+  return m ? m[1] : null;
+}
+
+/** The example as an ES module and as a CommonJS script (its body in an async function: top-level await). */
+function exampleSources(code) {
+  const js = (module) => ts.transpileModule(code, {
+    compilerOptions: { module, target: ts.ScriptTarget.ES2022, esModuleInterop: true, verbatimModuleSyntax: false },
+  }).outputText;
+  const cjs = js(ts.ModuleKind.CommonJS);
+  return {
+    esm: js(ts.ModuleKind.ESNext),
+    cjs: `(async () => {\n${cjs}\n})().catch((e) => { console.error(e); process.exit(1); });\n`,
+  };
+}
 
 function readPackages() {
   const dirs = readdirSync(join(root, 'packages')).sort()
@@ -234,11 +289,39 @@ async function checkPackage(pkg, ctx) {
     const b = new Set(cjsOut.names);
     r.notes.push(`ESM and CJS export different names: only ESM ${esmOut.names.filter((n) => !b.has(n)).join(', ') || '-'}; only CJS ${cjsOut.names.filter((n) => !a.has(n)).join(', ') || '-'}`);
   }
+  const example = readmeExample(pkg.dir);
+  if (example) {
+    const src = exampleSources(example);
+    writeFileSync(join(proj, 'example.mjs'), src.esm);
+    writeFileSync(join(proj, 'example.cjs'), src.cjs);
+    const ex = [
+      await timed('example-esm', sh(process.execPath, ['example.mjs'], { cwd: proj, timeout: 180_000 })),
+      await timed('example-cjs', sh(process.execPath, ['example.cjs'], { cwd: proj, timeout: 180_000 })),
+    ];
+    r.example = ex.every((e) => e.ok);
+    if (!ex[0].ok) r.notes.push(`README example (ESM):\n${indent(ex[0].out)}`);
+    if (!ex[1].ok) r.notes.push(`README example (CJS):\n${indent(ex[1].out)}`);
+  } else {
+    r.example = false;
+    r.notes.push('README.md has no ```ts or ```js example');
+  }
+  if (TRAIN[pkg.dir]) {
+    writeFileSync(join(proj, 'train.mjs'), `const m = await import(${JSON.stringify(pkg.name)});\nconst tf = await import('@tensorflow/tfjs');\nconst v = await (async () => { ${TRAIN[pkg.dir]} })();\nconsole.log(JSON.stringify({ train: v }));\n`);
+    const t = await timed('train', sh(process.execPath, ['train.mjs'], { cwd: proj, timeout: 180_000 }));
+    const v = t.ok ? lastJsonLine(t.out) : null;
+    r.train = Boolean(v && JSON.stringify(v.train) === JSON.stringify(['wasm', true, true]));
+    if (!r.train) r.notes.push(`training step on wasm: expected ["wasm",true,true], got:\n${indent(t.out)}`);
+  }
   if (esmOut) {
     r.exports = esmOut.names.length;
     if (!SMOKE[pkg.dir]) r.notes.push(`no smoke call in the SMOKE table; checked ${esmOut.names.length} export(s) are defined`);
   }
   return r;
+}
+
+/** Every check ran and passed (`train` only where the package has one). */
+function passed(r) {
+  return Boolean(r.publint && r.attw && r.install && r.esm && r.cjs && r.example && r.train !== false);
 }
 
 function indent(text, max = 40) {
@@ -285,19 +368,19 @@ async function main() {
   const ctx = { tmp, tarballs, byName, built };
   const results = await pool(selected, jobs, async (p) => {
     const r = await checkPackage(p, ctx);
-    const ok = r.publint && r.attw && r.install && r.esm && r.cjs;
+    const ok = passed(r);
     const secs = Object.entries(r.secs).map(([k, v]) => `${k} ${v}s`).join(', ');
     console.log(`  ${ok ? 'ok  ' : 'FAIL'} ${p.name} (${secs})`);
     return r;
   });
 
-  const mark = (v) => (v ? 'ok' : v === null ? '-' : 'FAIL');
-  const rows = [['package', 'publint', 'attw', 'install', 'import', 'require', 'exports']];
-  for (const r of results) rows.push([r.pkg, mark(r.publint), mark(r.attw), mark(r.install), mark(r.esm), mark(r.cjs), String(r.exports ?? '-')]);
+  const mark = (v) => (v ? 'ok' : v === null || v === undefined ? '-' : 'FAIL');
+  const rows = [['package', 'publint', 'attw', 'install', 'import', 'require', 'example', 'train', 'exports']];
+  for (const r of results) rows.push([r.pkg, mark(r.publint), mark(r.attw), mark(r.install), mark(r.esm), mark(r.cjs), mark(r.example), mark(r.train), String(r.exports ?? '-')]);
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   console.log('');
   for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c])).join('  '));
-  const failed = results.filter((r) => !(r.publint && r.attw && r.install && r.esm && r.cjs));
+  const failed = results.filter((r) => !passed(r));
   for (const r of results) {
     if (r.notes.length === 0) continue;
     console.log(`\n${r.pkg}:`);

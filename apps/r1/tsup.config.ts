@@ -3,5 +3,6 @@ import { packageBuild } from '../../tsup.base';
 
 export default defineConfig([
   packageBuild,
-  { entry: ['src/bin.ts'], format: ['esm'], sourcemap: true, target: 'node20', banner: { js: '#!/usr/bin/env node' } },
+  // bin/r1.js (the `r1` command) imports this; same fatal warnings as the library build.
+  { entry: ['src/bin.ts'], format: ['esm'], sourcemap: true, target: 'node20', esbuildOptions: packageBuild.esbuildOptions },
 ]);

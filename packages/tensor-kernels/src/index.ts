@@ -1,5 +1,10 @@
 // Public API of @r1-ts/tensor-kernels.
-import './register_all';
+import { registerR1Kernels } from './register_all';
+
+// A call, not a bare import: see register_all.ts.
+registerR1Kernels();
+
+export { registerR1Kernels };
 
 export { R1Error, ConfigError, CheckpointError } from './errors';
 export { initBackend, currentBackend, disposeBackend } from './backend/init';

@@ -6,6 +6,7 @@ import { nativeBindingPresent } from './native';
 import { useGemm } from './native_gemm';
 import { nativeAddonMissing, nativeKernels } from './native_addon';
 import { installWasmCopyKernels } from './wasm_copy_kernels';
+import { registerR1Kernels } from '../register_all';
 import type { GemmChoice, GemmInfo } from './native_gemm';
 import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_threads';
 
@@ -105,6 +106,7 @@ export function initBackend(options: InitBackendOptions = {}): Promise<BackendIn
 let pending: Promise<unknown> = Promise.resolve();
 
 async function select(options: InitBackendOptions): Promise<BackendInfo> {
+  registerR1Kernels(); // a no-op unless a bundler dropped the package's top-level call
   const want = options.backend ?? 'auto';
   if (!BACKENDS.includes(want)) {
     throw new ConfigError(`backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(want)}`, ['backend']);

@@ -13,7 +13,13 @@ const gradients: GradConfig[] = [gatherNdGrad, scatterNdGrad, topKGrad];
 /** tfjs's own gradients that break when an input was broadcast; replaced unconditionally. */
 const fixedGradients: GradConfig[] = [batchMatMulGrad, maximumGrad, minimumGrad];
 
-// Only fill gaps: a later tfjs that ships its own version wins.
-for (const k of kernels) if (!getKernel(k.kernelName, k.backendName)) registerKernel(k);
-for (const g of gradients) if (!getGradient(g.kernelName)) registerGradient(g);
-for (const g of fixedGradients) registerGradient(g);
+/**
+ * Registers the missing kernels and gradients (called by register_all.ts's {@link registerR1Kernels};
+ * a function, not an import side effect, so no bundler can drop it).
+ */
+export function registerMissingKernels(): void {
+  // Only fill gaps: a later tfjs that ships its own version wins.
+  for (const k of kernels) if (!getKernel(k.kernelName, k.backendName)) registerKernel(k);
+  for (const g of gradients) if (!getGradient(g.kernelName)) registerGradient(g);
+  for (const g of fixedGradients) if (getGradient(g.kernelName)?.gradFunc !== g.gradFunc) registerGradient(g);
+}

@@ -3,9 +3,11 @@
 // partial broadcasting (which tfjs's own kernel gets wrong), gradients.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import '../register_all';
 import { disposeBackend, initBackend } from './init';
 import { blasGemm, currentGemm, useGemm } from './native_gemm';
+import { registerR1Kernels } from '../register_all';
+
+registerR1Kernels();
 
 /** A deterministic pseudo-random array (no RNG shared with the code under test). */
 function values(n: number, seed: number): Float32Array {

@@ -3,9 +3,11 @@
 // empty results; and the thrown error for an out-of-range gather index.
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, describe, expect, it } from 'vitest';
-import '../register_all';
 import { disposeBackend, initBackend } from './init';
 import { nativeKernels, useNativeKernels } from './native_addon';
+import { registerR1Kernels } from '../register_all';
+
+registerR1Kernels();
 
 /** Deterministic values for a shape and dtype. */
 function values(shape: number[], dtype: 'float32' | 'int32' | 'bool', seed: number): number[] {

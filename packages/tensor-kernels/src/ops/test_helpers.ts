@@ -1,8 +1,10 @@
 // Shared by the op tests: the backends to run on, random inputs, a relative error and a
 // vector-Jacobian product through tf.grads.
-import '../register_all';
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../rng';
+import { registerR1Kernels } from '../register_all';
+
+registerR1Kernels();
 
 /** Every backend the fused kernels are registered on (tfjs-node is not installable here). */
 export const BACKENDS = ['cpu', 'wasm'] as const;
