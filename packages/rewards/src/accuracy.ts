@@ -2,7 +2,7 @@
 // the reference, else 0.
 import { RewardConfigError } from './errors.js';
 import { extractAnswer, type AnswerExtractor } from './extract.js';
-import { isMathEquivalent, type MathEquivalenceOptions } from './equivalence.js';
+import { equivalenceContext, readAnswerValues, valuesEqual, type MathEquivalenceOptions } from './equivalence.js';
 import type { RewardFunction, RewardSample } from './types.js';
 
 /**
@@ -28,24 +28,31 @@ export function checkAccuracyOptions(options: AccuracyRewardOptions): AnswerExtr
   if (typeof extract !== 'function' && !EXTRACT_MODES.includes(extract)) {
     throw new RewardConfigError('extract', extract, `one of ${EXTRACT_MODES.map((m) => `'${m}'`).join(', ')} or a function`);
   }
-  isMathEquivalent('0', '0', options); // validates points/seed/tolerance now rather than per call
+  equivalenceContext(options); // validates points/seed/tolerance/precision now rather than per call
   return extract;
 }
 
 /**
- * Whether a completion answers a sample correctly: `null` without a reference answer, `false` when
- * no answer can be extracted, else the equivalence verdict.
+ * Whether a completion answers a sample correctly: `null` without a reference answer or when the
+ * reference cannot be read (as open-r1 does), `false` when no answer can be extracted, else the
+ * equivalence verdict.
  */
 export function judgeAnswer(completion: string, sample: RewardSample, extract: AnswerExtractor, options: MathEquivalenceOptions): boolean | null {
   if (typeof sample.answer !== 'string' || sample.answer.trim() === '') return null;
+  const golds = readAnswerValues(sample.answer);
+  if (golds.length === 0) return null;
   const predicted = extractAnswer(completion, extract);
-  return predicted !== null && isMathEquivalent(predicted, sample.answer, options);
+  if (predicted === null) return false;
+  const ctx = equivalenceContext(options);
+  const preds = readAnswerValues(predicted);
+  return golds.some((g) => preds.some((p) => valuesEqual(g, p, ctx)));
 }
 
 /**
  * Builds an accuracy reward: 1 if the extracted final answer is mathematically equivalent to
  * `sample.answer` (see {@link isMathEquivalent}), 0 if it is not or nothing can be extracted, `null`
- * when the sample has no reference answer. Throws {@link RewardConfigError} for bad options.
+ * when the sample has no reference answer or one that cannot be read. Throws
+ * {@link RewardConfigError} for bad options.
  *
  * @example
  * ```ts
@@ -64,7 +71,8 @@ export function createAccuracyReward(options: AccuracyRewardOptions = {}): Rewar
 }
 
 /**
- * The accuracy reward with default options: last `\boxed{}` else `<answer>` block, 6 seeded points.
+ * The accuracy reward with default options: boxed answer(s), else the `<answer>` block, else an
+ * anchored or final math answer; 6 seeded points, floats rounded to 6 decimals.
  *
  * @example
  * ```ts

@@ -6,7 +6,7 @@ export type { CombinedReward, CombineRewardsOptions, WeightedReward } from './co
 
 export { accuracyReward, createAccuracyReward } from './accuracy.js';
 export type { AccuracyRewardOptions } from './accuracy.js';
-export { answerBlock, extractAnswer, lastBoxed } from './extract.js';
+export { anchoredAnswer, answerBlock, boxedAnswer, extractAnswer, lastBoxed, lastMathEnvironment, referenceAnswer } from './extract.js';
 export type { AnswerExtractor } from './extract.js';
 export { isMathEquivalent } from './equivalence.js';
 export type { MathEquivalenceOptions } from './equivalence.js';
