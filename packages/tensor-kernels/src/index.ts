@@ -7,8 +7,12 @@ registerR1Kernels();
 export { registerR1Kernels };
 
 export { R1Error, ConfigError, CheckpointError } from './errors';
+export { rejectUnknownKeys } from './unknown_keys';
 export { initBackend, currentBackend, disposeBackend } from './backend/init';
 export type { BackendName, InitBackendOptions, BackendInfo } from './backend/init';
+export { probeWebGPU } from './backend/webgpu';
+export type { WebGPUAdapterSummary, WebGPUProbe } from './backend/webgpu';
+export { WebGPUError } from './backend/webgpu_errors';
 export { useGemm, currentGemm, blasGemm } from './backend/native_gemm';
 export { nativeKernels, useNativeKernels } from './backend/native_addon';
 export type { NativeAddon } from './backend/native_addon';
@@ -19,9 +23,9 @@ export { Module } from './module';
 export type { Init, LoadableTensor } from './module';
 export type { RngState } from './rng';
 export {
-  parseSafetensors, readSafetensors, serializeSafetensors, writeSafetensors, writeFileAtomic, toTensor,
+  parseSafetensors, readSafetensors, openSafetensors, serializeSafetensors, writeSafetensors, writeFileAtomic, toTensor,
 } from './safetensors';
-export type { SafetensorsDtype, StoredTensor, SafetensorsFile, TensorToWrite, SerializeOptions } from './safetensors';
+export type { SafetensorsDtype, StoredTensor, SafetensorsFile, TensorToWrite, SerializeOptions, SafetensorsEntry, OpenSafetensors } from './safetensors';
 export { ropeFrequencies, ropeCosSin, yarnRange, yarnMscale, softmaxScale } from './rope';
 export type { RopeConfig, YarnScaling } from './rope';
 export { rmsNorm } from './ops/rms_norm';

@@ -14,9 +14,9 @@ import { CheckpointError } from './errors';
  * console.log(parseSafetensors(bytes).tensors.get('w')?.dtype); // 'BF16'
  * ```
  */
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64';
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I32' | 'I64' | 'F64' | 'F8_E4M3';
 
-const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8 };
+const BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, F8_E4M3: 1 };
 /** Headers larger than this are refused (the reference implementation uses the same 100 MB bound). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -167,6 +167,12 @@ function decode(
       for (let i = 0; i < src.length; i++) out[i] = src[i] << 16;
       return new Float32Array(out.buffer);
     }
+    case 'F8_E4M3': {
+      const src = new Uint8Array(buf);
+      const out = new Float32Array(src.length);
+      for (let i = 0; i < src.length; i++) out[i] = E4M3[src[i]];
+      return out;
+    }
     case 'I64': {
       const src = new BigInt64Array(buf);
       const out = new Int32Array(src.length);
@@ -179,6 +185,15 @@ function decode(
     }
   }
 }
+
+// float8 e4m3fn (DeepSeek-V3's FP8 weights): bias 7, no infinities, 0x7f / 0xff are NaN.
+const E4M3 = Float32Array.from({ length: 256 }, (_, b) => {
+  const sign = b & 0x80 ? -1 : 1;
+  const exp = (b >> 3) & 0xf;
+  const mant = b & 7;
+  if (exp === 0xf && mant === 7) return NaN;
+  return exp === 0 ? sign * 2 ** -6 * (mant / 8) : sign * 2 ** (exp - 7) * (1 + mant / 8);
+});
 
 function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
@@ -267,6 +282,88 @@ export function readSafetensors(path: string, onBytes?: (bytes: Uint8Array) => v
  * console.log(serializeSafetensors(tensors).byteLength > 0); // true
  * ```
  */
+/**
+ * One tensor's entry in a safetensors header: dtype, shape and its byte range in the data section.
+ *
+ * @example
+ * ```ts
+ * import { openSafetensors, type SafetensorsEntry } from '@r1-ts/tensor-kernels';
+ * const file = openSafetensors('model.safetensors');
+ * const entries: SafetensorsEntry[] = [...file.entries.values()];
+ * file.close();
+ * ```
+ */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Byte offsets in the data section, [begin, end). */
+  begin: number;
+  end: number;
+}
+
+/**
+ * A safetensors file opened by its header only (validated as {@link readSafetensors} does); tensors
+ * are read one at a time by offset, so a large checkpoint never sits in memory whole.
+ *
+ * @example
+ * ```ts
+ * import { openSafetensors } from '@r1-ts/tensor-kernels';
+ * const file = openSafetensors('model-00001-of-00002.safetensors');
+ * try {
+ *   for (const name of file.entries.keys()) console.log(name, file.read(name).shape);
+ * } finally {
+ *   file.close();
+ * }
+ * ```
+ */
+export interface OpenSafetensors {
+  path: string;
+  metadata: Record<string, string>;
+  /** Entries in header order. */
+  entries: Map<string, SafetensorsEntry>;
+  /** Reads and decodes one tensor (float dtypes to float32, integers to int32). */
+  read(name: string): StoredTensor;
+  close(): void;
+}
+
+/** Opens a safetensors file: reads and checks its header, keeps the descriptor for {@link OpenSafetensors.read}. */
+export function openSafetensors(path: string): OpenSafetensors {
+  const fail = (why: string): never => {
+    throw new CheckpointError(`${path}: ${why}`);
+  };
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 8));
+    readSync(fd, head, 0, head.length, 0);
+    const headerLen = size >= 8 ? head.readBigUInt64LE(0) : 0n;
+    const header = Buffer.alloc(headerLen <= BigInt(Math.min(Math.max(size - 8, 0), MAX_HEADER_BYTES)) ? Number(headerLen) : 0);
+    readSync(fd, header, 0, header.length, 8);
+    const { metadata, layout, dataStart } = parseHeader(Buffer.concat([head, header]), size, fail);
+    const entries = new Map(layout.map((e) => [e.name, e]));
+    const handle = fd;
+    return {
+      path,
+      metadata,
+      entries,
+      read(name: string): StoredTensor {
+        const e = entries.get(name) ?? fail(`no tensor "${name}"`);
+        const bytes = new Uint8Array(e.end - e.begin); // its own aligned buffer
+        const got = readSync(handle, bytes, 0, bytes.length, dataStart + e.begin);
+        if (got !== bytes.length) fail(`tensor "${name}": read ${got} of ${bytes.length} bytes`);
+        return { dtype: e.dtype, shape: e.shape, data: decode(bytes, e.dtype, name, fail) };
+      },
+      close: () => closeSync(handle),
+    };
+  } catch (e) {
+    if (fd !== null) closeSync(fd);
+    if (e instanceof CheckpointError) throw e;
+    throw new CheckpointError(`${path}: cannot read (${(e as Error).message})`);
+  }
+}
+
 export type TensorToWrite =
   | tf.Tensor
   | { dtype: SafetensorsDtype; shape: number[]; data: Float32Array | Int32Array | ArrayLike<number> };
@@ -358,6 +455,8 @@ function encode(values: ArrayLike<number>, dtype: SafetensorsDtype): Uint8Array 
       for (let i = 0; i < n; i++) out[i] = BigInt(Math.trunc(values[i]));
       return new Uint8Array(out.buffer);
     }
+    case 'F8_E4M3':
+      throw new CheckpointError('F8_E4M3 tensors are read (and dequantised) only; write F32 or BF16');
     case 'F16': {
       const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) out[i] = floatToHalf(values[i]);

@@ -103,7 +103,7 @@ describe('initBackend', () => {
 
   it('rejects bad options with a ConfigError naming the field and the value', async () => {
     await expect(initBackend({ backend: 'gpu' as never })).rejects.toThrow(ConfigError);
-    await expect(initBackend({ backend: 'gpu' as never })).rejects.toThrow(/backend must be one of auto, tensorflow, wasm, cpu, got "gpu"/);
+    await expect(initBackend({ backend: 'gpu' as never })).rejects.toThrow(/backend must be one of auto, tensorflow, webgpu, wasm, cpu, got "gpu"/);
     await expect(initBackend({ threads: 0 })).rejects.toThrow(/threads must be a positive integer, got 0/);
     await expect(initBackend({ threads: 1.5 })).rejects.toThrow(ConfigError);
   });

@@ -1,4 +1,5 @@
-// Backend selection: tfjs-node-gpu → tfjs-node → wasm (SIMD, threads) → cpu.
+// Backend selection: tfjs-node-gpu → tfjs-node → webgpu (when asked, or on a real GPU adapter) → wasm (SIMD, threads) → cpu.
+import { existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../errors';
@@ -9,9 +10,11 @@ import { installWasmCopyKernels } from './wasm_copy_kernels';
 import { registerR1Kernels } from '../register_all';
 import type { GemmChoice, GemmInfo } from './native_gemm';
 import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_threads';
+import { probeWebGPU, setWebGPUBackend, type WebGPUAdapterSummary } from './webgpu';
 
 /**
- * Backends r1-ts can run on. `tensorflow` = tfjs-node(-gpu) (libtensorflow).
+ * Backends r1-ts can run on. `tensorflow` = tfjs-node(-gpu) (libtensorflow); `webgpu` = tfjs's WebGPU
+ * backend on Dawn (the optional `webgpu` package).
  *
  * @example
  * ```ts
@@ -20,7 +23,7 @@ import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_
  * console.log((await initBackend({ backend, quiet: true })).name); // e.g. 'wasm'
  * ```
  */
-export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'auto' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 /**
  * Options of {@link initBackend}.
@@ -34,8 +37,9 @@ export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
  */
 export interface InitBackendOptions {
   /**
-   * Which backend; `auto` tries tfjs-node-gpu, tfjs-node, wasm, cpu in that order and keeps an
-   * earlier choice; an explicit name switches to that backend. Default `auto`.
+   * Which backend; `auto` tries tfjs-node-gpu, tfjs-node, webgpu (only on a real GPU adapter, not a
+   * CPU fallback such as lavapipe), wasm, cpu in that order and keeps an earlier choice; an explicit
+   * name switches to that backend. Default `auto`, which `R1_BACKEND` in the environment overrides.
    */
   backend?: BackendName;
   /** wasm threads (default: the number of logical cores; at most 8, the size of tfjs's worker pool). */
@@ -61,26 +65,35 @@ export interface InitBackendOptions {
  * ```
  */
 export interface BackendInfo {
-  /** The tfjs backend name now active (`tensorflow`, `wasm` or `cpu`). */
-  name: 'tensorflow' | 'wasm' | 'cpu';
+  /** The tfjs backend name now active (`tensorflow`, `webgpu`, `wasm` or `cpu`). */
+  name: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
   /** Human-readable reason, e.g. `@tensorflow/tfjs-node not installed; wasm with SIMD and 2 threads`. */
   reason: string;
   /** Threads actually used by the wasm backend's XNNPACK pool (1 for the other backends). */
   threads: number;
   /** Which GEMM runs `tf.matMul`: `blas` (native addon), `builtin` (the backend's own). */
   gemm: GemmInfo['name'];
+  /** The WebGPU adapter, on the `webgpu` backend (check `software`: a CPU adapter is not a GPU). */
+  adapter?: WebGPUAdapterSummary;
 }
 
 /** A backend choice before the GEMM behind it is settled. */
 type Chosen = Omit<BackendInfo, 'gemm'>;
 
-const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS: readonly BackendName[] = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 const WASM_PRIORITY = 2; // tfjs-backend-wasm's own registration priority
 
 let current: BackendInfo | null = null;
 /** The live wasm backend instance and the thread count it was built with. */
 let wasmBuilt: { instance: tf.KernelBackend; threads: number; used: number; desc: string } | null = null;
 const printed = new Set<string>();
+
+// tfjs's cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js … install our node
+// backend" on its first tensor, in every process that touches a tensor before initBackend (README
+// examples, tests). r1-ts says which backend runs and why itself (initBackend's line), and the node
+// backend is optional here (it downloads libtensorflow), so the banner is silenced on import: for the
+// cpu backend instance tfjs has made, and for the ones its registered factory makes later.
+silenceCpuBannerOnCreate();
 
 /**
  * Selects and initialises the compute backend and prints the choice and why (once per new
@@ -107,9 +120,12 @@ let pending: Promise<unknown> = Promise.resolve();
 
 async function select(options: InitBackendOptions): Promise<BackendInfo> {
   registerR1Kernels(); // a no-op unless a bundler dropped the package's top-level call
-  const want = options.backend ?? 'auto';
+  const env = process.env.R1_BACKEND;
+  const fromEnv = (options.backend ?? 'auto') === 'auto' && env !== undefined && env !== '';
+  const want = (fromEnv ? env : options.backend ?? 'auto') as BackendName;
   if (!BACKENDS.includes(want)) {
-    throw new ConfigError(`backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(want)}`, ['backend']);
+    const field = fromEnv ? 'R1_BACKEND' : 'backend';
+    throw new ConfigError(`${field} must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(want)}`, [field]);
   }
   const threads = options.threads;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
@@ -131,6 +147,10 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
     chosen = await tryTensorflow(reasons);
     if (!chosen && want === 'tensorflow') throw new ConfigError(`backend "tensorflow" is unavailable: ${reasons.join('; ')}`, ['backend']);
   }
+  if (!chosen && (want === 'auto' || want === 'webgpu')) {
+    chosen = await tryWebGPU(want === 'webgpu', reasons);
+    if (!chosen && want === 'webgpu') throw new ConfigError(`backend "webgpu" is unavailable: ${reasons.join('; ')}`, ['backend']);
+  }
   if (!chosen && (want === 'auto' || want === 'wasm')) {
     chosen = await tryWasm(threads ?? logicalCores(), reasons);
     if (!chosen && want === 'wasm') throw new ConfigError(`backend "wasm" is unavailable: ${reasons.join('; ')}`, ['backend']);
@@ -142,7 +162,7 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
   }
   const reason = want === 'auto' ? chosen.reason : `requested; ${chosen.reason}`;
   let info: BackendInfo;
-  if (chosen.name === 'tensorflow') {
+  if (chosen.name === 'tensorflow' || chosen.name === 'webgpu') {
     info = { ...chosen, reason, gemm: 'builtin' };
   } else {
     if (chosen.name === 'wasm') installWasmCopyKernels();
@@ -179,6 +199,58 @@ async function tryTensorflow(reasons: string[]): Promise<Chosen | null> {
     }
   }
   return null;
+}
+
+/**
+ * webgpu when asked for, or in `auto` when Dawn offers a real GPU adapter (a CPU fallback adapter
+ * such as lavapipe is slower than wasm, so `auto` passes it by).
+ */
+async function tryWebGPU(asked: boolean, reasons: string[]): Promise<Chosen | null> {
+  if (!asked) {
+    // Loading Dawn costs start-up time and prints warnings on stderr: in `auto`, only where a GPU driver exists.
+    const driver = gpuDriverHint();
+    if (driver) {
+      reasons.push(`webgpu skipped: ${driver}`);
+      return null;
+    }
+    const probe = await probeWebGPU();
+    if (!probe.ok) {
+      reasons.push(`webgpu: ${probe.why}`);
+      return null;
+    }
+    if (probe.adapter.software) {
+      reasons.push(`webgpu skipped: only a CPU adapter (${probe.adapter.description})`);
+      return null;
+    }
+  }
+  const got = await setWebGPUBackend();
+  if (!got.ok) {
+    reasons.push(`webgpu: ${got.why}`);
+    return null;
+  }
+  const a = got.adapter;
+  const what = `webgpu on ${a.description || a.device} (${a.vendor}, ${a.architecture})`;
+  const warning = a.software ? ' — WARNING: a CPU adapter, not a GPU' : '';
+  return { name: 'webgpu', reason: [...reasons, `${what}${warning}`].join('; '), threads: 1, adapter: a };
+}
+
+/**
+ * Why `auto` need not look for a GPU adapter, or null when it should. On Linux every GPU driver Dawn
+ * can use (through Vulkan) works on a device node — /dev/nvidia*, /dev/dri/renderD* (AMD, Intel,
+ * Mesa), /dev/dxg (WSL) — so without one there is no GPU adapter to find, only lavapipe on the CPU.
+ * `VK_ICD_FILENAMES`/`VK_DRIVER_FILES` (a driver named explicitly) and other systems always probe.
+ */
+function gpuDriverHint(): string | null {
+  if (process.platform !== 'linux' || process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES) return null;
+  const has = (path: string) => existsSync(path);
+  let render = false;
+  try {
+    render = readdirSync('/dev/dri').some((f) => f.startsWith('renderD'));
+  } catch {
+    // no /dev/dri
+  }
+  if (render || has('/dev/nvidia0') || has('/dev/nvidiactl') || has('/dev/dxg')) return null;
+  return 'no GPU device (/dev/nvidia*, /dev/dri/renderD*, /dev/dxg)';
 }
 
 async function tryWasm(requested: number, reasons: string[]): Promise<Chosen | null> {
@@ -226,6 +298,21 @@ function rebuildable(name: string, priority: number): void {
  * The cpu backend prints "Hi, looks like you are running TensorFlow.js in Node.js..." on its first
  * tensor; r1-ts already says which backend it chose and why, so mark that first use as done.
  */
+function silenceCpuBannerOnCreate(): void {
+  type Made = { firstUse?: boolean };
+  const engine = tf.engine() as unknown as { registry?: Record<string, Made>; registryFactory?: Record<string, { factory: () => Made }> };
+  const made = engine.registry?.cpu;
+  if (made && 'firstUse' in made) made.firstUse = false;
+  const entry = engine.registryFactory?.cpu;
+  if (!entry) return;
+  const factory = entry.factory;
+  entry.factory = () => {
+    const backend = factory();
+    if (backend && 'firstUse' in backend) backend.firstUse = false;
+    return backend;
+  };
+}
+
 function silenceCpuBanner(): void {
   const cpu = tf.findBackend('cpu') as (tf.KernelBackend & { firstUse?: boolean }) | null;
   if (cpu && 'firstUse' in cpu) cpu.firstUse = false;

@@ -1,11 +1,8 @@
 // Gradient of MaskedSoftmax from its saved output: dScores = scale · p ⊙ (dp − Σ p·dp). Masked
-// entries have p = 0 and so get no gradient; the masks themselves are not differentiable.
+// entries have p = 0 and so get no gradient; the masks are piecewise constant: zero gradients (as
+// SparseAttention's), since indices chosen by a differentiable indexer sit on the tape.
 import * as tf from '@tensorflow/tfjs';
 import { MaskedSoftmax, MaskedSoftmaxGrad, asAttrs, asInputs } from '../kernel_names';
-
-const notDifferentiable = (name: string) => () => {
-  throw new Error(`MaskedSoftmax has no gradient with respect to its ${name} mask`);
-};
 
 /** Registered gradient of {@link MaskedSoftmax}. */
 export const maskedSoftmaxGradConfig: tf.GradConfig = {
@@ -15,8 +12,8 @@ export const maskedSoftmaxGradConfig: tf.GradConfig = {
     const [p] = saved;
     return {
       scores: () => tf.engine().runKernel(MaskedSoftmaxGrad, asInputs({ p, dp: dy }), asAttrs(attrs)) as tf.Tensor,
-      indices: notDifferentiable('indices'),
-      keyMask: notDifferentiable('keyMask'),
+      indices: () => tf.zeros([p.shape[0], p.shape[2] as number, (attrs as { indexSlots?: number }).indexSlots ?? 0]),
+      keyMask: () => tf.zeros([p.shape[0], p.shape[3] as number]),
     };
   },
 };

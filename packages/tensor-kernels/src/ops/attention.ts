@@ -80,7 +80,8 @@ export function attentionWeights(q: tf.Tensor, k: tf.Tensor, opts: AttentionMask
     const inputs = { scores, indices: opts.indices, keyMask: opts.keyMask };
     if (!inputs.indices) delete inputs.indices;
     if (!inputs.keyMask) delete inputs.keyMask;
-    const attrs = { scale: opts.scale, causal: opts.causal ?? true };
+    // indexSlots: the gradient's (zero) tensor for the indices needs their shape.
+    const attrs = { scale: opts.scale, causal: opts.causal ?? true, indexSlots: opts.indices ? opts.indices.shape[2] : 0 };
     return tf.engine().runKernel(MaskedSoftmax, asInputs(inputs), asAttrs(attrs)) as tf.Tensor4D; // [B, H, Sq, Sk]
   });
 }

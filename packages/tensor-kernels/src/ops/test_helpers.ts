@@ -6,8 +6,11 @@ import { registerR1Kernels } from '../register_all';
 
 registerR1Kernels();
 
-/** Every backend the fused kernels are registered on (tfjs-node is not installable here). */
-export const BACKENDS = ['cpu', 'wasm'] as const;
+/**
+ * Every backend the fused kernels are registered on (tfjs-node is not installable here); webgpu
+ * when R1_TEST_WEBGPU=1 (CI with a Vulkan driver: a missing adapter then fails the tests).
+ */
+export const BACKENDS: readonly ('cpu' | 'wasm' | 'webgpu')[] = process.env.R1_TEST_WEBGPU === '1' ? ['cpu', 'wasm', 'webgpu'] : ['cpu', 'wasm'];
 
 /** n standard-normal float32 values (× std) from a seeded generator. */
 export const randn = (rng: Rng, n: number, std = 1): Float32Array => rng.normalArray(n, std);
