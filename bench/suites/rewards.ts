@@ -1,5 +1,6 @@
 // Throughput of every reward in @r1-ts/rewards: completions/s over 10,000 generated completions
-// (200 for the code reward, whose every test starts a fresh QuickJS runtime in the sandbox worker).
+// (200 for the code reward, whose every test starts a fresh QuickJS runtime in the sandbox worker;
+// Python programs/s for the Python code reward, see runPython).
 import {
   accuracyReward,
   codeReward,
@@ -71,4 +72,38 @@ export async function run(): Promise<void> {
     sample: { prompt: 'Write add(a, b).', entryPoint: 'add', tests: [{ input: [i, 1], expected: i + 1 }, { input: [-i, i], expected: 0 }] },
   }));
   await throughput('code', codeReward, code, '200 completions x 2 tests');
+  await runPython();
+}
+
+// Python code reward: programs graded per second on a stdin/stdout task with 10 tests each. Cold is
+// the first program of the process (the CPython start, the memory snapshot the later interpreters
+// start from, then the program); warm reuses the pool's interpreters, reset between programs.
+export async function runPython(): Promise<void> {
+  const { createPythonCodeReward, warmPythonSandbox } = await import('@r1-ts/rewards');
+  const program = (i: number) =>
+    `<think>read two ints</think>\n\`\`\`python\nimport sys\nfor line in sys.stdin:\n    a, b = map(int, line.split())\n    print(a + b${i % 4 === 0 ? ' + 1' : ''})\n\`\`\``;
+  const sample = (i: number): RewardSample => ({
+    prompt: 'For each line, print the sum of its two integers.',
+    tests: Array.from({ length: 10 }, (_, t) => ({ input: `${i} ${t}\n${t} ${i}\n`, output: `${i + t}\n${i + t}\n` })),
+  });
+  const reward = createPythonCodeReward();
+  const t0 = performance.now();
+  await reward(program(1), sample(1));
+  const cold = (performance.now() - t0) / 1000;
+  report('rewards.python.cold', 1 / cold, 'programs/s', { seconds: cold, note: 'first program incl. interpreter start, 10 tests' });
+  await warmPythonSandbox();
+  const n = 100;
+  const t1 = performance.now();
+  for (let i = 0; i < n; i++) await reward(program(i), sample(i));
+  const warm = (performance.now() - t1) / 1000;
+  report('rewards.python.warm', n / warm, 'programs/s', { n, seconds: warm, tests_per_program: 10, pool: 1 });
+  const options = { poolSize: 2 };
+  const t2 = performance.now();
+  await warmPythonSandbox(options);
+  report('rewards.python.pool_start', (performance.now() - t2) / 1000, 's', { note: '3 interpreters from the snapshot' });
+  const parallel = createPythonCodeReward(options);
+  const t3 = performance.now();
+  await Promise.all(Array.from({ length: n }, (_, i) => parallel(program(i), sample(i))));
+  const par = (performance.now() - t3) / 1000;
+  report('rewards.python.warm', n / par, 'programs/s', { n, seconds: par, tests_per_program: 10, pool: 2 });
 }

@@ -22,3 +22,7 @@ export { codeReward, codeRewardDetailed, createCodeReward, createCodeRewardDetai
 export type { CodeRewardDetails, CodeRewardOptions } from './code/code-reward.js';
 export { lastJavaScriptBlock } from './code/extract-code.js';
 export type { CodeFailureKind, CodeTestResult } from './code/sandbox.js';
+export { createPythonCodeReward, createPythonCodeRewardDetailed, pythonCodeReward, warmPythonSandbox } from './code/python/python-reward.js';
+export type { PythonCodeRewardOptions, PythonCodeTest } from './code/python/python-reward.js';
+export type { OutputComparison } from './code/python/compare.js';
+export { lastPythonBlock } from './code/extract-code.js';

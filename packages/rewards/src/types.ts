@@ -1,3 +1,5 @@
+import type { PythonCodeTest } from './code/python/python-reward.js';
+
 /**
  * One test case for {@link codeReward}. Three forms:
  *
@@ -41,8 +43,8 @@ export interface RewardSample {
   prompt: string;
   /** Reference answer (LaTeX or plain text; a `\boxed{}` inside is extracted). */
   answer?: string;
-  /** Test cases for {@link codeReward}. */
-  tests?: CodeTest[];
+  /** Test cases for {@link codeReward} (JavaScript) or {@link createPythonCodeReward} (Python). */
+  tests?: CodeTest[] | PythonCodeTest[];
   /** Target language of the reasoning for {@link languageConsistencyReward} (default `'en'`). */
   language?: string;
   [key: string]: unknown;

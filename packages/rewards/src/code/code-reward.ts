@@ -62,7 +62,7 @@ export interface CodeRewardDetails {
 const IDENTIFIER_PATH = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$/;
 
 function checkTests(sample: RewardSample, entryPoint: string | undefined): Array<{ test: CodeTest; fn: string | undefined }> {
-  const tests = sample.tests;
+  const tests = sample.tests as CodeTest[] | undefined; // checked below: Python tests are rejected here
   if (!Array.isArray(tests)) throw new RewardConfigError('sample.tests', tests, 'an array of code tests');
   return tests.map((test, i) => {
     const field = `sample.tests[${i}]`;

@@ -25,3 +25,24 @@ export function stripExports(code: string): string {
     .replace(/^(\s*)export\s+default\s+(?=(?:async\s+)?function\b|class\b)/gm, '$1')
     .replace(/^(\s*)export\s+(?=(?:async\s+)?function\b|class\b|const\b|let\b|var\b)/gm, '$1');
 }
+
+const PYTHON_FENCE = /```[ \t]*(python3?|py)[ \t]*\r?\n([\s\S]*?)```/gi;
+
+/**
+ * The last ```python (or `py`, `python3`) fenced block of the answer, as open-r1's `extract_code`
+ * takes it, or `null`. When the completion has a `</think>`, only the text after the last one (the
+ * answer) is searched: drafts inside the reasoning are not the submission.
+ *
+ * @example
+ * ```ts
+ * import { lastPythonBlock } from '@r1-ts/rewards';
+ * lastPythonBlock('<think>```python\nprint(0)\n```</think>\n```python\nprint(input())\n```'); // 'print(input())\n'
+ * ```
+ */
+export function lastPythonBlock(completion: string): string | null {
+  const end = completion.lastIndexOf('</think>');
+  const answer = end >= 0 ? completion.slice(end + '</think>'.length) : completion;
+  let found: string | null = null;
+  for (const m of answer.matchAll(PYTHON_FENCE)) found = m[2];
+  return found;
+}

@@ -1,7 +1,7 @@
 // Runs one test of a solution inside QuickJS (quickjs-emscripten) in a worker thread: a fresh runtime
 // and context per test, a memory limit (a hard cap on the WASM heap, see worker-main.ts), a stack
 // limit, a CPU deadline enforced by the interrupt handler and a hard deadline enforced by terminating
-// the worker. The context has no fs, network, process, require, import, timers, shared memory or
+// the worker (both count the worker thread's CPU time, so a verdict does not depend on machine load). The context has no fs, network, process, require, import, timers, shared memory or
 // running clock (Date reads a frozen instant); queued Promise jobs never run. The host only reads
 // back JSON of at most `maxOutputChars` characters and error messages clipped to 2,000.
 import type { CodeTest } from '../types.js';
@@ -12,7 +12,8 @@ import type { SandboxResponse } from './worker-main.js';
 /**
  * Why a test failed: the code block is missing or does not parse, loading it threw, the test's CPU
  * deadline passed, it ran out of memory or stack, its result was too large or wrong, the test's own
- * code threw (an assertion), or the sandbox itself faulted (the WASM instance is then replaced).
+ * code threw (an assertion), or the sandbox itself faulted (the WASM instance is then replaced);
+ * `not-run`: the Python reward stopped the program's remaining tests after one was killed.
  *
  * @example
  * ```ts
@@ -30,7 +31,8 @@ export type CodeFailureKind =
   | 'output-too-large'
   | 'wrong-answer'
   | 'test-error'
-  | 'sandbox-fault';
+  | 'sandbox-fault'
+  | 'not-run';
 
 /**
  * The outcome of one test: `pass`, and when it failed, a `kind` and a human-readable `reason`.
@@ -73,7 +75,8 @@ const fail = (kind: CodeFailureKind, message: string): CodeTestResult => ({ pass
 
 /**
  * Runs `test` against `solution` in a fresh QuickJS runtime inside the sandbox worker thread. Never
- * throws; a worker that overruns twice the CPU deadline (plus a second) is terminated and replaced.
+ * throws; a worker that overruns twice the CPU deadline (plus a second) of CPU time is terminated and
+ * replaced.
  */
 export async function runTest(solution: string, test: CodeTest, fnName: string | undefined, limits: SandboxLimits): Promise<CodeTestResult> {
   const code =
@@ -90,7 +93,7 @@ export async function runTest(solution: string, test: CodeTest, fnName: string |
     },
     2 * limits.timeoutMs + 1000,
   );
-  if (res === null) return fail('timeout', `hard deadline of ${2 * limits.timeoutMs + 1000} ms exceeded; sandbox worker terminated`);
+  if (res === null) return fail('timeout', `hard deadline of ${2 * limits.timeoutMs + 1000} ms of CPU time exceeded; sandbox worker terminated`);
   const failure = classify(res, limits);
   if (failure) return fail(failure.kind, failure.message);
   if ('assert' in test || res.status !== 'ok' || res.encoded === null) return { pass: true, kind: null, reason: null };

@@ -12,7 +12,7 @@
 // - Clocks. QuickJS reads time only through Emscripten's `emscripten_date_now`, which calls this
 //   thread's `Date.now`; it is frozen at SANDBOX_EPOCH_MS so `Date.now()`, `new Date()` and `Date()`
 //   all read the same instant: the sandbox can neither time the host nor busy-wait on a clock. The
-//   CPU deadline uses `performance.now`, which the sandbox cannot reach.
+//   CPU deadline reads this thread's CPU time (or `performance.now`), which the sandbox cannot reach.
 // - Jobs. Promise jobs are never run (no `executePendingJobs`): the verdict is the value the code
 //   returned synchronously, and whatever was queued is freed with the runtime, unrun.
 
@@ -31,7 +31,7 @@ export interface SandboxRequest {
 
 /** The worker's raw answer. */
 export type SandboxResponse =
-  | { id: number; status: 'ok'; encoded: string | null }
+  | { id: number; status: 'ok'; encoded: string | null; tid?: number | null }
   | { id: number; status: 'vm-error'; stage: 'load' | 'test'; name: string; message: string }
   | { id: number; status: 'fault'; message: string };
 
@@ -40,8 +40,11 @@ interface Port {
   postMessage(msg: SandboxResponse): void;
 }
 
-/** Runs in the worker: `port` is `parentPort`, `qjs` the `quickjs-emscripten` module. */
-export function sandboxWorkerMain(port: Port, qjs: any): void {
+/**
+ * Runs in the worker: `port` is `parentPort`, `qjs` the `quickjs-emscripten` module, `requireFn` the
+ * worker's require, `tid` its OS thread id (null off Linux).
+ */
+export function sandboxWorkerMain(port: Port, qjs: any, requireFn: (id: string) => any, tid: number | null): void {
   const SANDBOX_EPOCH_MS = 1704067200000; // 2024-01-01T00:00:00Z: every clock read in the sandbox
   const PAGE = 65536;
   const INITIAL_PAGES = 256; // the module's own INITIAL_MEMORY (16 MiB): static data, stack, runtime
@@ -67,7 +70,37 @@ export function sandboxWorkerMain(port: Port, qjs: any): void {
   };
   const DEFAULT_LIMIT = 64 * 1048576;
   // Ready signal (id -1) once the default module is loaded, so start-up does not eat a test's deadline.
-  getModule(DEFAULT_LIMIT).then(() => port.postMessage({ id: -1, status: 'ok', encoded: null }));
+  getModule(DEFAULT_LIMIT).then(() => port.postMessage({ id: -1, status: 'ok', encoded: null, tid }));
+  // The CPU deadline counts this thread's CPU time (Linux: /proc/thread-self/schedstat), so a
+  // program's verdict does not depend on how busy the machine is; wall time where it cannot be read.
+  // CPU time never outruns wall time, so /proc is read only once the wall clock has passed the budget.
+  const fs = requireFn('node:fs');
+  const cpuMs = (): number | null => {
+    try {
+      const ns = Number(fs.readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+      return Number.isFinite(ns) ? ns / 1e6 : null;
+    } catch {
+      return null;
+    }
+  };
+  const hasCpuClock = cpuMs() !== null;
+  let budgetMs = 0;
+  let wallStart = 0;
+  let cpuStart = 0;
+  let nextCheck = 0;
+  const startBudget = (ms: number) => {
+    budgetMs = ms;
+    wallStart = performance.now();
+    cpuStart = hasCpuClock ? (cpuMs() ?? 0) : 0;
+    nextCheck = 0;
+  };
+  const overBudget = (): boolean => {
+    const now = performance.now();
+    if (now - wallStart <= budgetMs || now < nextCheck) return false;
+    nextCheck = now + 2;
+    const cpu = hasCpuClock ? cpuMs() : null;
+    return (cpu === null ? now - wallStart : cpu - cpuStart) > budgetMs;
+  };
   port.on('message', async (req) => {
     const mod = await getModule(req.memoryLimitBytes);
     const runtime = mod.newRuntime();
@@ -75,7 +108,6 @@ export function sandboxWorkerMain(port: Port, qjs: any): void {
     let ctx: any = null;
     let faulted = false;
     let harness: any = null;
-    let deadline = 0;
     const readShortString = (h: any, key: string): string | null => {
       const v = ctx.getProp(h, key);
       try {
@@ -94,8 +126,8 @@ export function sandboxWorkerMain(port: Port, qjs: any): void {
     const vmError = (stage: 'load' | 'test', handle: any): SandboxResponse => {
       let name = 'Error';
       let message = 'unreadable error';
-      const saved = deadline;
-      deadline = performance.now() + 100;
+      const saved = [budgetMs, wallStart, cpuStart];
+      startBudget(100);
       try {
         const describe = ctx.getProp(harness, 'describe');
         const d = ctx.callFunction(describe, ctx.undefined, handle, ctx.newNumber(MAX_MESSAGE_CHARS));
@@ -114,15 +146,15 @@ export function sandboxWorkerMain(port: Port, qjs: any): void {
       } catch {
         // an interrupted getter: keep the generic name and message
       }
-      deadline = saved;
+      [budgetMs, wallStart, cpuStart] = saved;
       handle.dispose();
       return { id: req.id, status: 'vm-error', stage, name, message };
     };
     try {
       runtime.setMemoryLimit(req.memoryLimitBytes);
       runtime.setMaxStackSize(req.maxStackBytes);
-      deadline = performance.now() + req.timeoutMs;
-      runtime.setInterruptHandler(() => performance.now() > deadline);
+      startBudget(req.timeoutMs);
+      runtime.setInterruptHandler(overBudget);
       ctx = runtime.newContext();
       const steps: Array<[string, string, 'load' | 'test']> = [
         [req.prelude, 'prelude.js', 'load'],
