@@ -14,6 +14,8 @@ export interface DatasetProblem {
   field: string;
   /** What was wrong and what was expected. */
   message: string;
+  /** What `line` counts: lines of a text file (default) or rows of a table (Parquet), 1-based. */
+  unit?: 'line' | 'row';
 }
 
 /**
@@ -43,7 +45,7 @@ export class DatasetError extends Error {
 }
 
 function summarise(path: string, problems: DatasetProblem[]): string {
-  const shown = problems.slice(0, 5).map((p) => `  line ${p.line}, ${p.field}: ${p.message}`);
+  const shown = problems.slice(0, 5).map((p) => `  ${p.unit ?? 'line'} ${p.line}, ${p.field}: ${p.message}`);
   const more = problems.length > 5 ? [`  … and ${problems.length - 5} more`] : [];
   return [`${path}: ${problems.length} problem(s)`, ...shown, ...more].join('\n');
 }

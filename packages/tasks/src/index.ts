@@ -16,3 +16,5 @@ export { makeSplit, type SplitOptions, type Split } from './split.js';
 export { taskAlphabet } from './alphabet.js';
 export { loadJsonl, writeJsonl, appendJsonl, type LoadJsonlOptions } from './jsonl.js';
 export { loadMathJsonl, lastBoxed } from './math-jsonl.js';
+export { loadDataset, type LoadDatasetOptions } from './datasets/load.js';
+export { datasetRow, type DatasetSample, type ChatTurn, type ColumnMapping } from './datasets/rows.js';

@@ -28,7 +28,8 @@ export function lastBoxed(text: string): string | null {
   return null;
 }
 
-const row = z.looseObject({}).transform((r, ctx): Omit<TaskSample, 'id'> & { id?: string } => {
+/** One GSM8K or MATH row → a TaskSample without its fallback id (shared with `loadDataset`). */
+export const mathRow = z.looseObject({}).transform((r, ctx): Omit<TaskSample, 'id'> & { id?: string } => {
   const id = typeof r.id === 'string' ? r.id : typeof r.unique_id === 'string' ? r.unique_id : undefined;
   if (typeof r.question === 'string') {
     // GSM8K: worked solution, then `#### 42`; thousands separators are dropped from the final answer.
@@ -81,7 +82,7 @@ const row = z.looseObject({}).transform((r, ctx): Omit<TaskSample, 'id'> & { id?
  * ```
  */
 export async function loadMathJsonl(path: string, options: LoadJsonlOptions = {}): Promise<TaskSample[]> {
-  const rows = await loadJsonl(path, row, options);
+  const rows = await loadJsonl(path, mathRow, options);
   const name = basename(path);
   return rows.map((r, i) => ({ ...r, id: r.id ?? `${name}:${i + 1}` }));
 }
