@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { renderChat } from './tokenizer';
+import { afterOpenThink } from './chat_template';
 import type { Tokenizer } from './tokenizer';
 
 /**
@@ -41,8 +41,9 @@ export interface TokenBatch {
 }
 
 /**
- * Token ids of one example: the chat-rendered prompt (masked out of the loss) then the completion
- * and eos (trained on).
+ * Token ids of one example: the prompt as a user turn through the tokenizer's chat template with the
+ * generation prompt (masked out of the loss), then the completion and eos (trained on). When the
+ * generation prompt already opens `<think>` (R1-Distill), the completion's own `<think>` is dropped.
  *
  * @example
  * ```ts
@@ -53,8 +54,9 @@ export interface TokenBatch {
  * ```
  */
 export function encodeExample(tokenizer: Tokenizer, example: SftExample): { ids: number[]; promptLength: number } {
-  const prompt = tokenizer.encode(renderChat([{ role: 'user', content: example.prompt }]));
-  const completion = tokenizer.encode(example.completion);
+  const promptText = tokenizer.applyChatTemplate([{ role: 'user', content: example.prompt }], { addGenerationPrompt: true });
+  const prompt = tokenizer.encode(promptText);
+  const completion = tokenizer.encode(afterOpenThink(example.completion, promptText));
   return { ids: [...prompt, ...completion, tokenizer.special.eos], promptLength: prompt.length };
 }
 
@@ -70,7 +72,7 @@ export function encodeExample(tokenizer: Tokenizer, example: SftExample): { ids:
  * ```
  */
 export function collate(sequences: number[][], completionStart: number[], padId: number, maxLength?: number): TokenBatch {
-  const S = Math.min(maxLength ?? Infinity, Math.max(...sequences.map((s) => s.length)));
+  const S = Math.min(maxLength ?? Infinity, sequences.reduce((m, s) => Math.max(m, s.length), 0));
   const B = sequences.length;
   const tokens = new Int32Array(B * S).fill(padId);
   const mask = new Float32Array(B * S);

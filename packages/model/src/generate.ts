@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, Rng, tokenLogProbs } from '@r1-ts/tensor-kernels';
-import type { DeepSeekModel, SequenceOptions } from './model';
+import type { CausalLM } from './causal_lm';
+import type { SequenceOptions } from './model';
 import { resolveSampling, sampleToken } from './sampling';
 import type { SamplingOptions } from './sampling';
 import type { Tokenizer } from './tokenizer';
@@ -53,7 +54,7 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
   /** Sampling RNG; advanced in place, so a trainer can continue its stream. */
   rng?: Rng;
-  /** Decode with the MLA latent cache (default true); false recomputes the whole prefix per token. */
+  /** Decode with the model's cache (MLA latents, dense KV; default true); false recomputes the whole prefix per token. */
   useCache?: boolean;
   /** Streaming callback, called per token per row. Return `false` to stop that row. */
   onToken?: (event: TokenEvent) => void | boolean;
@@ -129,7 +130,7 @@ export function leftPad(prompts: number[][], padId: number): { tokens: tf.Tensor
  * console.log(res.tokens.length <= 8, res.truncated);
  * ```
  */
-export function generate(model: DeepSeekModel, tokenizer: Tokenizer, prompts: number[][], options: GenerateOptions): GenerationResult[] {
+export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: number[][], options: GenerateOptions): GenerationResult[] {
   const sampling = resolveSampling(options);
   const { maxNewTokens, useCache = true } = options;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
@@ -227,7 +228,7 @@ export function generate(model: DeepSeekModel, tokenizer: Tokenizer, prompts: nu
  * const lp = logProbs(model, tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32')); // [1, 3]
  * ```
  */
-export function logProbs(model: DeepSeekModel, tokens: tf.Tensor, options: SequenceOptions & { temperature?: number } = {}): tf.Tensor2D {
+export function logProbs(model: CausalLM<any>, tokens: tf.Tensor, options: SequenceOptions & { temperature?: number } = {}): tf.Tensor2D {
   return tf.tidy(() => {
     const [B, S] = tokens.shape as number[];
     const { logits } = model.forward(tokens, options);

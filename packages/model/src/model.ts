@@ -7,6 +7,7 @@ import { DenseMlp, ExpertLoadTracker, MoE, sequenceBalanceLoss } from '@r1-ts/mo
 import type { MoeOutput } from '@r1-ts/moe';
 import { parseConfig, usesDsa } from './config';
 import type { DeepSeekConfig, DeepSeekConfigInput } from './config';
+import type { CausalLM } from './causal_lm';
 
 /**
  * Where the tokens of a call sit and which keys are padding.
@@ -269,7 +270,7 @@ export interface LossResult {
  * console.log(logits.shape); // [1, 3, 64]
  * ```
  */
-export class DeepSeekModel extends Module {
+export class DeepSeekModel extends Module implements CausalLM<ModelCache> {
   readonly config: DeepSeekConfig;
   readonly embedTokens: tf.Variable;
   readonly layers: Block[];
@@ -286,6 +287,19 @@ export class DeepSeekModel extends Module {
     this.mtp = c.num_nextn_predict_layers ? this.child(`model.layers.${c.num_hidden_layers}`, new MtpModule(c, this.rng)) : null;
     this.norm = this.param('model.norm.weight', [D], { constant: 1 });
     this.lmHead = this.param('lm_head.weight', [c.vocab_size, D], { normal: 0.02 });
+  }
+
+  /** The config's `model_type`; without one, `deepseek_v32` when the config selects DSA, else `deepseek_v3`. */
+  get modelType(): string {
+    const t = (this.config as Record<string, unknown>).model_type;
+    return typeof t === 'string' ? t : usesDsa(this.config) ? 'deepseek_v32' : 'deepseek_v3';
+  }
+
+  /** An independent copy with the same config and weights. */
+  clone(): DeepSeekModel {
+    const copy = new DeepSeekModel(this.config, { seed: 0 });
+    copy.loadState(this.namedParameters());
+    return copy;
   }
 
   /** tokens [B, S] int32 → embeddings [B, S, D] (no scaling). */

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@r1-ts/tensor-kernels';
 import { generate, leftPad } from './generate';
-import { DeepSeekModel } from './model';
-import { renderChat } from './tokenizer';
+import type { CausalLM } from './causal_lm';
+import type { DeepSeekModel } from './model';
+import { openThinkSuffix } from './chat_template';
 import type { Tokenizer } from './tokenizer';
 import { tokenLogProbs } from '@r1-ts/tensor-kernels';
 
@@ -22,6 +23,10 @@ import { tokenLogProbs } from '@r1-ts/tensor-kernels';
 export interface PolicyCompletion {
   promptIds: number[];
   completionIds: number[];
+  /**
+   * The completion's text, preceded by the `<think>` opening the prompt's generation prompt already
+   * wrote (R1-Distill's template), so rewards see the whole `<think>…</think>` block.
+   */
   text: string;
   logProbs: number[];
   truncated: boolean;
@@ -47,9 +52,9 @@ export interface PolicySequences {
 }
 
 /**
- * A {@link DeepSeekModel} with its tokenizer as a policy for RL trainers: it implements
+ * A model (any {@link CausalLM}: DeepSeekModel, DenseModel) with its tokenizer as a policy for RL trainers: it implements
  * `@r1-ts/grpo`'s `Policy` interface structurally (this package does not depend on grpo). Text
- * prompts are rendered with R1's chat template; the MoE expert biases are updated after every
+ * prompts are rendered as a user turn with the tokenizer's chat template; the MoE expert biases are updated after every
  * optimizer step from the expert loads of the passes since the last one.
  *
  * @example
@@ -62,13 +67,13 @@ export interface PolicySequences {
  * console.log(c.completionIds.length <= 4);
  * ```
  */
-export class DeepSeekPolicy {
+export class DeepSeekPolicy<M extends CausalLM<any> = DeepSeekModel> {
   private frozen = false;
   /** Expert loads of the passes since the last optimizer step (summed per layer at the update). */
   private loads: { layer: number; expertLoad: Int32Array }[] = [];
 
   constructor(
-    readonly model: DeepSeekModel,
+    readonly model: M,
     readonly tokenizer: Tokenizer,
     readonly options: { chatTemplate?: boolean; biasUpdateGamma?: number } = {},
   ) {}
@@ -76,7 +81,7 @@ export class DeepSeekPolicy {
   /** Token ids of a prompt (text is chat-rendered unless `chatTemplate: false`). */
   encodePrompt(prompt: string | readonly number[]): number[] {
     if (typeof prompt !== 'string') return [...prompt];
-    const text = this.options.chatTemplate === false ? prompt : renderChat([{ role: 'user', content: prompt }]);
+    const text = this.options.chatTemplate === false ? prompt : this.tokenizer.applyChatTemplate([{ role: 'user', content: prompt }], { addGenerationPrompt: true });
     return this.tokenizer.encode(text);
   }
 
@@ -86,7 +91,9 @@ export class DeepSeekPolicy {
     const results = generate(this.model, this.tokenizer, ids, {
       temperature: options.temperature, topP: options.topP, maxNewTokens: options.maxNewTokens, rng: options.rng,
     });
-    return results.map((r, i) => ({ promptIds: ids[i], completionIds: r.tokens, text: r.text, logProbs: r.logProbs, truncated: r.truncated }));
+    return results.map((r, i) => ({
+      promptIds: ids[i], completionIds: r.tokens, text: openThinkSuffix(this.tokenizer.decode(ids[i])) + r.text, logProbs: r.logProbs, truncated: r.truncated,
+    }));
   }
 
   /**
@@ -142,10 +149,8 @@ export class DeepSeekPolicy {
   }
 
   /** An independent copy with the same weights (the reference model). */
-  clone(): DeepSeekPolicy {
-    const copy = new DeepSeekModel(this.model.config, { seed: 0 });
-    copy.loadState(this.model.namedParameters());
-    return new DeepSeekPolicy(copy, this.tokenizer, this.options);
+  clone(): DeepSeekPolicy<M> {
+    return new DeepSeekPolicy(this.model.clone() as M, this.tokenizer, this.options);
   }
 
   /** No trainable variables from now on. */

@@ -1,41 +1,15 @@
-import { readFileSync } from 'node:fs';
-import { Tokenizer as HfTokenizerImpl } from '@huggingface/tokenizers';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CheckpointError } from '@r1-ts/tensor-kernels';
+import { ChatTemplate, R1_CHAT_TEMPLATE } from './chat_template';
+import type { ChatTemplateMessage, ChatTemplateOptions } from './chat_template';
+import { HfTokenizer, readJsonFile } from './hf_tokenizer';
+import { SPECIAL_TOKENS } from './special_tokens';
+import type { SpecialTokenIds, SpecialTokenName } from './special_tokens';
 
-/**
- * The special tokens R1's recipe uses, as DeepSeek spells them.
- *
- * @example
- * ```ts
- * import { SPECIAL_TOKENS } from '@r1-ts/model';
- * const reply = `${SPECIAL_TOKENS.think}2+2=4${SPECIAL_TOKENS.thinkEnd}${SPECIAL_TOKENS.answer}4${SPECIAL_TOKENS.answerEnd}`;
- * console.log(reply); // '<think>2+2=4</think><answer>4</answer>'
- * ```
- */
-export const SPECIAL_TOKENS = {
-  bos: '<｜begin▁of▁sentence｜>',
-  eos: '<｜end▁of▁sentence｜>',
-  pad: '<｜▁pad▁｜>',
-  user: '<｜User｜>',
-  assistant: '<｜Assistant｜>',
-  think: '<think>',
-  thinkEnd: '</think>',
-  answer: '<answer>',
-  answerEnd: '</answer>',
-} as const;
-
-/**
- * Role names of {@link SPECIAL_TOKENS}.
- *
- * @example
- * ```ts
- * import { CharTokenizer, type SpecialTokenName } from '@r1-ts/model';
- * const tok = CharTokenizer.fromCorpus(['abc']);
- * const name: SpecialTokenName = 'eos';
- * console.log(tok.decode([tok.special[name]])); // '<｜end▁of▁sentence｜>'
- * ```
- */
-export type SpecialTokenName = keyof typeof SPECIAL_TOKENS;
+export { SPECIAL_TOKENS } from './special_tokens';
+export type { SpecialTokenIds, SpecialTokenName } from './special_tokens';
+export { HfTokenizer } from './hf_tokenizer';
 
 /**
  * What every tokenizer offers the model, the trainers and the server.
@@ -44,7 +18,8 @@ export type SpecialTokenName = keyof typeof SPECIAL_TOKENS;
  * ```ts
  * import { CharTokenizer, type Tokenizer } from '@r1-ts/model';
  * const tok: Tokenizer = CharTokenizer.fromCorpus(['What is 1+2?']);
- * const ids = [...tok.encode('1+2'), tok.special.eos];
+ * const prompt = tok.applyChatTemplate([{ role: 'user', content: '1+2' }], { addGenerationPrompt: true });
+ * const ids = [...tok.encode(prompt), tok.special.eos];
  * console.log(tok.decode(ids, { skipSpecial: true })); // '1+2'
  * ```
  */
@@ -52,13 +27,23 @@ export interface Tokenizer {
   /** Number of ids (the model's vocab_size must be at least this). */
   readonly vocabSize: number;
   /** Ids of the special tokens. */
-  readonly special: Record<SpecialTokenName, number>;
-  /** Text → ids; special-token strings in the text become their single ids. */
+  readonly special: SpecialTokenIds;
+  /** The Jinja chat template {@link Tokenizer.applyChatTemplate} renders, or null when there is none. */
+  readonly chatTemplate: string | null;
+  /** Text → ids; special-token strings in the text become their single ids. No bos is added. */
   encode(text: string): number[];
   /** Ids → text; `skipSpecial` drops bos/eos/pad and the chat markers (keeps the think/answer tags). */
   decode(ids: readonly number[], options?: { skipSpecial?: boolean }): string;
+  /**
+   * Renders a conversation with the chat template, as transformers' `apply_chat_template(...,
+   * tokenize=False)` does: `addGenerationPrompt` is false unless given. Throws
+   * {@link ChatTemplateError} when the tokenizer has no template or the template refuses the input.
+   */
+  applyChatTemplate(messages: readonly ChatTemplateMessage[], options?: ChatTemplateOptions): string;
   /** A Hugging Face `tokenizer.json` object describing this tokenizer. */
   toJSON(): Record<string, unknown>;
+  /** A Hugging Face `tokenizer_config.json` object: special tokens and the chat template. */
+  toConfigJSON(): Record<string, unknown>;
 }
 
 /**
@@ -76,6 +61,11 @@ export interface Tokenizer {
  */
 export class CharTokenizer implements Tokenizer {
   readonly special: Record<SpecialTokenName, number>;
+  /** R1's format, the one {@link renderChat} writes (see {@link R1_CHAT_TEMPLATE}). */
+  readonly chatTemplate = R1_CHAT_TEMPLATE;
+  private readonly template = new ChatTemplate(R1_CHAT_TEMPLATE, {
+    bos_token: SPECIAL_TOKENS.bos, eos_token: SPECIAL_TOKENS.eos, pad_token: SPECIAL_TOKENS.pad,
+  });
   private readonly idOf: Map<string, number>;
   private readonly specialsByLength: string[];
 
@@ -157,6 +147,21 @@ export class CharTokenizer implements Tokenizer {
     return out;
   }
 
+  applyChatTemplate(messages: readonly ChatTemplateMessage[], options?: ChatTemplateOptions): string {
+    return this.template.render(messages, options);
+  }
+
+  toConfigJSON(): Record<string, unknown> {
+    return {
+      tokenizer_class: 'PreTrainedTokenizerFast',
+      ...this.template.specialTokens,
+      add_bos_token: false,
+      add_eos_token: false,
+      clean_up_tokenization_spaces: false,
+      chat_template: this.chatTemplate,
+    };
+  }
+
   toJSON(): Record<string, unknown> {
     const specials = new Set<string>(Object.values(SPECIAL_TOKENS));
     return {
@@ -186,77 +191,13 @@ function stripSpecials(text: string): string {
   return t;
 }
 
-/**
- * Any Hugging Face `tokenizer.json` (BPE, Unigram, WordPiece…) through @huggingface/tokenizers,
- * e.g. DeepSeek-V3's. Special tokens missing from the vocabulary map to the eos id.
- *
- * @example
- * ```ts
- * import { CharTokenizer, HfTokenizer } from '@r1-ts/model';
- * const json = CharTokenizer.fromCorpus(['abc']).toJSON();
- * const tok = new HfTokenizer(json);
- * console.log(tok.decode(tok.encode('cab'))); // 'cab'
- * ```
- */
-export class HfTokenizer implements Tokenizer {
-  readonly special: Record<SpecialTokenName, number>;
-  readonly vocabSize: number;
-  private readonly impl: HfTokenizerImpl;
-
-  constructor(private readonly json: Record<string, unknown>, config: Record<string, unknown> = {}) {
-    try {
-      this.impl = new HfTokenizerImpl(json as never, config as never);
-    } catch (e) {
-      throw new CheckpointError(`tokenizer.json could not be loaded: ${(e as Error).message}`);
-    }
-    const model = json.model as { vocab?: Record<string, number> | [string, number][] } | undefined;
-    const added = Array.isArray(json.added_tokens) ? (json.added_tokens as { id: number; content: string }[]) : [];
-    const ids = new Map<string, number>();
-    if (Array.isArray(model?.vocab)) model.vocab.forEach(([t], i) => ids.set(t, i));
-    else for (const [t, i] of Object.entries(model?.vocab ?? {})) ids.set(t, i);
-    for (const a of added) ids.set(a.content, a.id);
-    if (ids.size === 0) throw new CheckpointError('tokenizer.json: the vocabulary is empty (model.vocab and added_tokens define no token)');
-    this.vocabSize = Math.max(...ids.values()) + 1;
-    if (!Number.isSafeInteger(this.vocabSize) || this.vocabSize < 1) {
-      throw new CheckpointError(`tokenizer.json: token ids must be non-negative integers, got a largest id of ${this.vocabSize - 1}`);
-    }
-    const eos = ids.get(SPECIAL_TOKENS.eos) ?? ids.get('</s>') ?? 0;
-    this.special = Object.fromEntries(
-      (Object.entries(SPECIAL_TOKENS) as [SpecialTokenName, string][]).map(([name, text]) => [name, ids.get(text) ?? eos]),
-    ) as Record<SpecialTokenName, number>;
-  }
-
-  /** Loads `tokenizer.json` (and `tokenizer_config.json` when given) from disk. */
-  static fromFile(path: string, configPath?: string): HfTokenizer {
-    const read = (p: string) => {
-      try {
-        return JSON.parse(readFileSync(p, 'utf8'));
-      } catch (e) {
-        throw new CheckpointError(`${p}: cannot read tokenizer file (${(e as Error).message})`);
-      }
-    };
-    return new HfTokenizer(read(path), configPath ? read(configPath) : {});
-  }
-
-  encode(text: string): number[] {
-    return this.impl.encode(text, { add_special_tokens: false } as never).ids;
-  }
-
-  decode(ids: readonly number[], options: { skipSpecial?: boolean } = {}): string {
-    return this.impl.decode([...ids], { skip_special_tokens: options.skipSpecial ?? false } as never);
-  }
-
-  toJSON(): Record<string, unknown> {
-    return this.json;
-  }
-}
-
 /** Tokenizer model types Hugging Face's tokenizer.json format defines. */
 const HF_MODEL_TYPES = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'];
 
 /**
- * Reads a tokenizer.json: the r1-ts character tokenizer when it is one, otherwise a generic
- * Hugging Face tokenizer.
+ * Reads a tokenizer.json (with its tokenizer_config.json and a chat template overriding the
+ * config's, when given): the r1-ts character tokenizer when it is one (always with R1's built-in
+ * template), otherwise a generic Hugging Face tokenizer.
  *
  * @example
  * ```ts
@@ -265,7 +206,7 @@ const HF_MODEL_TYPES = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'];
  * console.log(tok.vocabSize); // 12
  * ```
  */
-export function tokenizerFromJSON(json: Record<string, unknown>): Tokenizer {
+export function tokenizerFromJSON(json: Record<string, unknown>, config: Record<string, unknown> = {}, chatTemplate?: string): Tokenizer {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new CheckpointError(`tokenizer.json must be a JSON object, got ${json === null ? 'null' : Array.isArray(json) ? 'an array' : JSON.stringify(json)}`);
   }
@@ -277,7 +218,34 @@ export function tokenizerFromJSON(json: Record<string, unknown>): Tokenizer {
   if (model?.type === 'BPE' && Array.isArray(model.merges) && model.merges.length === 0 && (json.decoder as { type?: string })?.type === 'Fuse') {
     return CharTokenizer.fromJSON(json);
   }
-  return new HfTokenizer(json);
+  return new HfTokenizer(json, config, chatTemplate);
+}
+
+/**
+ * Loads the tokenizer of a checkpoint directory, as transformers' `AutoTokenizer.from_pretrained`
+ * reads it: `tokenizer.json`, `tokenizer_config.json` when present, and the chat template from
+ * `chat_template.jinja` (or `chat_template.json`) when present, else from the config. Returns null
+ * when the directory has no tokenizer.json.
+ *
+ * @example
+ * ```ts
+ * import { loadTokenizer } from '@r1-ts/model';
+ * const tok = loadTokenizer('checkpoints/DeepSeek-R1-Distill-Qwen-1.5B');
+ * const prompt = tok?.applyChatTemplate([{ role: 'user', content: '1+1?' }], { addGenerationPrompt: true });
+ * ```
+ */
+export function loadTokenizer(dir: string): Tokenizer | null {
+  const file = (name: string) => join(dir, name);
+  if (!existsSync(file('tokenizer.json'))) return null;
+  const config = existsSync(file('tokenizer_config.json')) ? readJsonFile(file('tokenizer_config.json')) : {};
+  let template: string | undefined;
+  if (existsSync(file('chat_template.jinja'))) template = readFileSync(file('chat_template.jinja'), 'utf8');
+  else if (existsSync(file('chat_template.json'))) {
+    const t = readJsonFile(file('chat_template.json')).chat_template;
+    if (typeof t !== 'string') throw new CheckpointError(`${file('chat_template.json')}: "chat_template" must be a string, got ${JSON.stringify(t)}`);
+    template = t;
+  }
+  return tokenizerFromJSON(readJsonFile(file('tokenizer.json')), config, template);
 }
 
 /**

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Rng } from '@r1-ts/tensor-kernels';
+import { ConfigError, Rng, rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 import { sftBatch } from './batch';
 import type { SftExample, TokenBatch } from './batch';
+import type { CausalLM } from './causal_lm';
 import type { DeepSeekModel, LossOptions } from './model';
 import { AdamW, clipGradNorm, lrSchedule, valueAndNamedGrads } from './optim';
 import type { LrSchedule } from './optim';
@@ -64,7 +65,7 @@ export interface TrainStepOptions extends Omit<LossOptions, 'lossMask'> {
  * console.log(stats.loss > 0);
  * ```
  */
-export function trainStep(model: DeepSeekModel, optimizer: AdamW, batch: TokenBatch, options: TrainStepOptions = {}): StepStats {
+export function trainStep(model: CausalLM<any>, optimizer: AdamW, batch: TokenBatch, options: TrainStepOptions = {}): StepStats {
   const { clipNorm = 1, biasUpdateGamma = 0.001, ...lossOptions } = options;
   let parts = { ce: 0, mtp: null as number | null };
   let loads: { layer: number; expertLoad: Int32Array }[] = [];
@@ -122,6 +123,14 @@ export interface SftOptions extends TrainStepOptions {
   seed?: number;
 }
 
+/** Every key of {@link SftOptions} (with the loss and position options it extends). */
+// Record<keyof …> makes this a compile error when SftOptions gains or loses a key.
+const SFT_OPTION_KEYS = Object.keys({
+  lr: true, batchSize: true, maxLength: true, weightDecay: true, seed: true, clipNorm: true,
+  biasUpdateGamma: true, mtpLambda: true, balanceAlpha: true, keyMask: true, indexerLoss: true,
+  startPos: true, positions: true,
+} satisfies Record<keyof SftOptions, true>);
+
 /**
  * Supervised fine-tuning on prompt/completion pairs with the loss on completion tokens only
  * (R1 §2.3.1 cold start, §2.3.3 rejection-sampling SFT). Shuffles by epoch with a seeded RNG whose
@@ -137,7 +146,7 @@ export interface SftOptions extends TrainStepOptions {
  * const stats = trainer.step(data);
  * ```
  */
-export class SftTrainer {
+export class SftTrainer<M extends CausalLM<any> = DeepSeekModel> {
   readonly optimizer: AdamW;
   /** Data-order RNG. */
   rng: Rng;
@@ -145,10 +154,11 @@ export class SftTrainer {
   private cursor = 0;
 
   constructor(
-    readonly model: DeepSeekModel,
+    readonly model: M,
     readonly tokenizer: Tokenizer,
     readonly options: SftOptions = {},
   ) {
+    rejectUnknownKeys(options, SFT_OPTION_KEYS, 'SftTrainer options', { learningRate: 'lr', steps: '(the count goes to train(data, steps))' });
     const batchSize = options.batchSize ?? 16;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize must be a positive integer, got ${batchSize}`, ['batchSize']);
     const lr = options.lr ?? 3e-3;

@@ -3,7 +3,7 @@ import { CheckpointError, readSafetensors, toTensor } from '@r1-ts/tensor-kernel
 import type { StoredTensor } from '@r1-ts/tensor-kernels';
 
 /** The golden cases (golden/README.md §1). */
-export type GoldenCaseName = 'kernels' | 'mla' | 'moe' | 'dsa' | 'model' | 'grpo';
+export type GoldenCaseName = 'kernels' | 'mla' | 'moe' | 'dsa' | 'model' | 'grpo' | 'dense';
 
 /** A loaded golden fixture: metadata decoded, tensors by full name (`param.…`, `input.…`, `output.…`, `grad.…`). */
 export interface Fixture {

@@ -11,7 +11,10 @@ const implemented = new Set<string>();
 for (const [name, load] of Object.entries(goldenCases)) if ((await load()).run) implemented.add(name);
 const files = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).map((f) => join(dir, f));
 
-describe.each(['wasm', 'cpu'] as const)('golden fixtures on %s', (backend) => {
+// webgpu (lavapipe in CI) when R1_TEST_WEBGPU=1: a missing adapter then fails every case.
+const backends = process.env.R1_TEST_WEBGPU === '1' ? (['wasm', 'cpu', 'webgpu'] as const) : (['wasm', 'cpu'] as const);
+
+describe.each(backends)('golden fixtures on %s', (backend) => {
   beforeAll(async () => {
     await initBackend({ backend, quiet: true });
   });

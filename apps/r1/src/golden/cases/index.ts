@@ -11,4 +11,5 @@ export const goldenCases: Record<string, () => Promise<{ run: GoldenCaseRunner |
   moe: () => import('./moe'),
   model: () => import('./model'),
   grpo: () => import('./grpo'),
+  dense: () => import('./dense'),
 };
