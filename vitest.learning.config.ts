@@ -8,7 +8,7 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: conditions } },
   test: {
-    include: ['packages/*/test/learning/**/*.learning.ts'],
+    include: ['packages/*/test/learning/**/*.learning.ts', 'apps/*/test/learning/**/*.learning.ts'],
     environment: 'node',
     pool: 'forks',
     testTimeout: 3_600_000,

@@ -87,6 +87,10 @@ const SMOKE = {
     body: `return m.parseConfig({ ...m.presets.tiny, num_hidden_layers: 2 }).num_hidden_layers;`,
     expect: 2,
   },
+  lora: {
+    body: `return [m.loraScale({ r: 16, lora_alpha: 32, use_rslora: false }), m.loraScale({ r: 16, lora_alpha: 32, use_rslora: true })];`,
+    expect: [2, 8],
+  },
 };
 
 /**
