@@ -31,6 +31,8 @@ export interface SequenceRequest {
 export interface SequenceResult {
   /** Sampled ids (the eos id included when it ended the completion). */
   tokens: number[];
+  /** log-prob of each sampled id under softmax(logits / temperature), before top-p (what GRPO calls log π_old). */
+  logProbs: number[];
   /** Completion text, special tokens dropped, cut before a stop string. */
   text: string;
   finishReason: 'stop' | 'length' | 'abort';
@@ -61,6 +63,7 @@ interface Sequence {
   sampling: Required<SamplingOptions>;
   rng: Rng;
   tokens: number[];
+  logProbs: number[];
   /** Real (non-padding) tokens this row has in the cache. */
   cached: number;
   emitted: number;
@@ -111,7 +114,7 @@ export class Engine {
       throw new RangeError(`prompt (${req.prompt.length}) + maxTokens (${req.maxTokens}) exceeds max_position_embeddings (${max})`);
     }
     return new Promise<SequenceResult>((resolve, reject) => {
-      this.waiting.push({ req, sampling, rng: new Rng(req.seed | 0), tokens: [], cached: 0, emitted: 0, text: '', finish: null, resolve, reject });
+      this.waiting.push({ req, sampling, rng: new Rng(req.seed | 0), tokens: [], logProbs: [], cached: 0, emitted: 0, text: '', finish: null, resolve, reject });
       this.kick();
     });
   }
@@ -213,8 +216,9 @@ export class Engine {
     this.counters.busySeconds += (performance.now() - t0) / 1000;
     const eos = this.tokenizer.special.eos;
     rows.forEach((s, b) => {
-      const { id } = sampleToken(values.subarray(b * V, (b + 1) * V), s.sampling, s.rng);
+      const { id, logProb } = sampleToken(values.subarray(b * V, (b + 1) * V), s.sampling, s.rng);
       s.tokens.push(id);
+      s.logProbs.push(logProb);
       this.counters.tokens++;
       if (id === eos) s.finish = 'stop';
       else {
@@ -267,7 +271,7 @@ export class Engine {
   }
 
   private finish(s: Sequence): void {
-    const result: SequenceResult = { tokens: s.tokens, text: s.text, finishReason: s.finish ?? 'abort' };
+    const result: SequenceResult = { tokens: s.tokens, logProbs: s.logProbs, text: s.text, finishReason: s.finish ?? 'abort' };
     this.options.onFinish?.(result);
     s.resolve(result);
   }

@@ -4,7 +4,7 @@
 // process and the same checkpoint behind `r1 serve` give identical numbers.
 import OpenAI from 'openai';
 import { toR1Text } from '@r1-ts/distill';
-import { renderChat } from '@r1-ts/model';
+import { openThinkSuffix } from '@r1-ts/model';
 import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
 import { extractAnswer, formatReward, isMathEquivalent } from '@r1-ts/rewards';
 import type { TaskSample } from '@r1-ts/tasks';
@@ -99,7 +99,9 @@ export async function sampleInProcess(model: DeepSeekModel, tokenizer: Tokenizer
   const engine = new Engine(model, tokenizer, { maxBatch: 32 });
   return Promise.all(
     problems.map(async (p, i) => {
-      const prompt = tokenizer.encode(renderChat([{ role: 'user', content: p.prompt }]));
+      const promptText = tokenizer.applyChatTemplate([{ role: 'user', content: p.prompt }], { addGenerationPrompt: true });
+      const prompt = tokenizer.encode(promptText);
+      const inReasoning = openThinkSuffix(promptText) !== '';
       const maxTokens = Math.min(s.maxNewTokens, model.config.max_position_embeddings - prompt.length);
       const outs = await Promise.all(
         Array.from({ length: s.k }, (_, j) =>
@@ -108,7 +110,7 @@ export async function sampleInProcess(model: DeepSeekModel, tokenizer: Tokenizer
       );
       // Through the same reasoning/content split a server applies, so both paths score the same text.
       const texts = outs.map((o) => {
-        const { reasoning, content } = splitReasoning(o.text);
+        const { reasoning, content } = splitReasoning(o.text, { inReasoning });
         return toR1Text(reasoning, content);
       });
       return { texts, tokens: outs.reduce((a, o) => a + o.tokens.length, 0) };

@@ -5,10 +5,19 @@
 // client shows the bare answer. A completion that does not open with `<think>` (leading whitespace
 // aside) has no reasoning: all of it is `content`. An unclosed `<think>` (a truncated completion) is all
 // reasoning. `OpenAICompatibleTeacher` re-wraps the pair as `<think>…</think><answer>…</answer>`.
+// When the prompt itself ended with `<think>` (DeepSeek-R1-Distill's chat template writes it in the
+// generation prompt), the completion starts inside the reasoning: pass `{ inReasoning: true }`.
+// Everything here works on text, so tags that a tokenizer splits over several tokens work the same.
 
 const THINK = '<think>';
 const THINK_END = '</think>';
 const ANSWER_TAGS = ['<answer>', '</answer>'];
+
+/** Options of {@link ReasoningSplitter} and {@link splitReasoning}. */
+export interface ReasoningOptions {
+  /** The prompt already opened `<think>`: the completion starts as reasoning. Default false. */
+  inReasoning?: boolean;
+}
 
 /** A piece of streamed output: reasoning text, answer text, or both. */
 export interface ReasoningDelta {
@@ -29,8 +38,12 @@ export interface ReasoningDelta {
  * ```
  */
 export class ReasoningSplitter {
-  private state: 'start' | 'reasoning' | 'content' = 'start';
+  private state: 'start' | 'reasoning' | 'content';
   private pending = '';
+
+  constructor(options: ReasoningOptions = {}) {
+    this.state = options.inReasoning ? 'reasoning' : 'start';
+  }
 
   /** Feeds more completion text; returns what can be emitted now. */
   push(text: string): ReasoningDelta {
@@ -99,18 +112,18 @@ function partialTagSuffix(text: string, tags: readonly string[]): number {
 
 /**
  * Splits a whole completion (same rules as {@link ReasoningSplitter}); `reasoning` is null when the
- * completion has no `<think>` block.
+ * completion has no `<think>` block (and the prompt did not open one).
  *
  * @example
  * ```ts
  * splitReasoning('<think>7+5=12</think><answer>12</answer>'); // { reasoning: '7+5=12', content: '12' }
  * ```
  */
-export function splitReasoning(text: string): { reasoning: string | null; content: string } {
-  const s = new ReasoningSplitter();
+export function splitReasoning(text: string, options: ReasoningOptions = {}): { reasoning: string | null; content: string } {
+  const s = new ReasoningSplitter(options);
   const a = s.push(text);
   const b = s.end();
   const reasoning = (a.reasoning ?? '') + (b.reasoning ?? '');
-  const opened = text.trimStart().startsWith(THINK);
+  const opened = options.inReasoning || text.trimStart().startsWith(THINK);
   return { reasoning: opened ? reasoning : null, content: (a.content ?? '') + (b.content ?? '') };
 }

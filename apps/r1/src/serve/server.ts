@@ -2,13 +2,17 @@
 //   POST /v1/chat/completions   messages, temperature, top_p, max_tokens, stop, n, seed, stream (SSE)
 //   GET  /v1/models             the one served model
 //   GET  /health                liveness + scheduler counters (503 while draining)
+//   POST /v1/completions, /generate                     token-level rollouts with logprobs (completions.ts)
+//   POST /update_weights_from_disk, /v1/load_lora_adapter  weight sync from a trainer (admin.ts)
 import { randomBytes, randomInt } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { renderChat } from '@r1-ts/model';
+import { openThinkSuffix } from '@r1-ts/model';
 import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+import { ServedWeights } from './admin';
 import { boundedWriter } from './bounded_write';
+import { completionsResponse, generateResponse, parseCompletionsRequest, parseGenerateRequest, runTokenRequest } from './completions';
 import { Engine, choiceSeed } from './engine';
 import type { EngineOptions, EngineStats, SequenceResult } from './engine';
 import { ReasoningSplitter, splitReasoning } from './reasoning';
@@ -41,6 +45,8 @@ export interface RunningServer {
   url: string;
   port: number;
   engine: Engine;
+  /** The served weights' version and adapter (bumped by /update_weights_from_disk and /v1/load_lora_adapter). */
+  weights: ServedWeights;
   server: Server;
   /**
    * Requests accepted on /v1/chat/completions (after validation), rejected ones, and streams dropped
@@ -67,6 +73,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { model, tokenizer } = options;
   const modelName = options.modelName ?? 'r1-ts';
   const engine = new Engine(model, tokenizer, options);
+  const weights = new ServedWeights(engine, modelName);
   const created = Math.floor(Date.now() / 1000);
   const counters = { requests: 0, rejected: 0, slowDisconnects: 0 };
   let draining = false;
@@ -79,8 +86,32 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         return sendJson(res, draining ? 503 : 200, { status: draining ? 'draining' : 'ok', model: modelName, ...engine.stats() });
       }
       if (req.method === 'GET' && (path === '/v1/models' || path === `/v1/models/${modelName}`)) {
-        const card = { id: modelName, object: 'model', created, owned_by: 'r1-ts' };
-        return sendJson(res, 200, path === '/v1/models' ? { object: 'list', data: [card] } : card);
+        const cards = weights.modelIds().map((id) => ({ id, object: 'model', created, owned_by: 'r1-ts', parent: id === modelName ? null : modelName, weights_version: weights.version }));
+        return sendJson(res, 200, path === '/v1/models' ? { object: 'list', data: cards } : cards[0]);
+      }
+      if (req.method === 'GET' && path === '/get_weight_version') return sendJson(res, 200, { weight_version: String(weights.version) });
+      const admin = { '/update_weights_from_disk': weights.updateFromDisk, '/v1/load_lora_adapter': weights.loadLora }[path];
+      const tokens = path === '/v1/completions' || path === '/generate';
+      if (admin || tokens) {
+        if (req.method !== 'POST') throw new ApiError(405, `${req.method} is not allowed on ${path}; use POST`, { code: 'method_not_allowed' });
+        if (draining) throw new ApiError(503, 'the server is shutting down', { code: 'shutting_down' });
+        const body = await readJson(req, options.maxBodyBytes ?? 1 << 20);
+        if (admin) return sendJson(res, 200, await admin.call(weights, body));
+        counters.requests++;
+        const abort = new AbortController();
+        res.on('close', () => {
+          if (!res.writableFinished) abort.abort();
+        });
+        if (path === '/generate') {
+          const r = parseGenerateRequest(body, tokenizer);
+          const [version, results] = await weights.admit(r.model, (v) => [v, runTokenRequest(engine, r, abort.signal)] as const);
+          return sendJson(res, 200, generateResponse(r, await results, tokenizer.special.eos, version), { 'x-weights-version': String(version) });
+        }
+        const r = parseCompletionsRequest(body, tokenizer);
+        const [version, pending] = await weights.admit(r.model, (v) => [v, runTokenRequest(engine, r, abort.signal)] as const);
+        const results = await pending;
+        if (abort.signal.aborted) return;
+        return sendJson(res, 200, completionsResponse(r, results, r.model ?? modelName, version, tokenizer), { 'x-weights-version': String(version) });
       }
       if (path === '/v1/chat/completions') {
         if (req.method !== 'POST') throw new ApiError(405, `${req.method} is not allowed on ${path}; use POST`, { code: 'method_not_allowed' });
@@ -91,6 +122,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           throw new ApiError(404, `The model \`${chat.model}\` does not exist; this server serves \`${modelName}\``, { param: 'model', code: 'model_not_found' });
         }
         counters.requests++;
+        await weights.ready(); // an update in progress: wait for it rather than mix versions
         return await complete(chat, res);
       }
       throw new ApiError(404, `no route for ${req.method} ${path}`, { code: 'not_found' });
@@ -104,7 +136,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   /** Runs the n sequences of a request, answering in one JSON body or as server-sent events. */
   const complete = async (chat: ChatRequest, res: ServerResponse) => {
-    const prompt = encodePrompt(tokenizer, chat);
+    const { prompt, inReasoning } = encodePrompt(tokenizer, chat);
     const limit = model.config.max_position_embeddings;
     const room = limit - prompt.length;
     const maxTokens = chat.maxTokens ?? room;
@@ -131,7 +163,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     const results = await Promise.all(
       Array.from({ length: chat.n }, (_, i): Promise<SequenceResult> => {
-        const splitter = new ReasoningSplitter();
+        const splitter = new ReasoningSplitter({ inReasoning });
         const send = (d: { reasoning?: string; content?: string }) => {
           if (d.reasoning) chunk([{ index: i, delta: { reasoning_content: d.reasoning }, logprobs: null, finish_reason: null }]);
           if (d.content) chunk([{ index: i, delta: { content: d.content }, logprobs: null, finish_reason: null }]);
@@ -163,7 +195,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ...base,
       object: 'chat.completion',
       choices: results.map((r, index) => {
-        const { reasoning, content } = splitReasoning(r.text);
+        const { reasoning, content } = splitReasoning(r.text, { inReasoning });
         return { index, message: { role: 'assistant', content, reasoning_content: reasoning }, logprobs: null, finish_reason: r.finishReason };
       }),
       usage,
@@ -184,6 +216,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     engine,
+    weights,
     server,
     stats: () => ({ ...engine.stats(), ...counters }),
     drain: async () => {
@@ -198,18 +231,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-/** Renders the messages with R1's chat template and tokenizes; characters outside the vocabulary → 400. */
-function encodePrompt(tokenizer: Tokenizer, chat: ChatRequest): number[] {
+/**
+ * Renders the messages with the tokenizer's chat template (generation prompt on) and tokenizes;
+ * `inReasoning` when that prompt already opened `<think>`. A template that refuses the messages or
+ * characters outside the vocabulary → 400.
+ */
+function encodePrompt(tokenizer: Tokenizer, chat: ChatRequest): { prompt: number[]; inReasoning: boolean } {
   try {
-    return tokenizer.encode(renderChat(chat.messages));
+    const text = tokenizer.applyChatTemplate(chat.messages, { addGenerationPrompt: true });
+    return { prompt: tokenizer.encode(text), inReasoning: openThinkSuffix(text) !== '' };
   } catch (e) {
     throw new ApiError(400, `messages: ${(e as Error).message}`, { param: 'messages', code: 'unsupported_text' });
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
 }
 
