@@ -1,8 +1,9 @@
 import { Rng } from '@r1-ts/tensor-kernels';
-import { generate, renderChat } from '@r1-ts/model';
+import { generate, openThinkSuffix } from '@r1-ts/model';
 import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
 import { extractAnswer, formatReward, isMathEquivalent } from '@r1-ts/rewards';
 import type { TaskSample } from '@r1-ts/tasks';
+import { passAt1StandardError } from './findings';
 
 /**
  * Evaluation settings (R1 §3: k samples per problem at temperature 0.6, top-p 0.95).
@@ -47,6 +48,11 @@ export interface EvalResult {
   meanLength: number;
   problems: number;
   k: number;
+  /**
+   * Standard error of passAt1 over the problems (sd of the per-problem pass rates / √problems; at
+   * most 0.5/√problems whatever k is). Absent in eval.json files written before it was measured.
+   */
+  passAt1Se?: number;
   /** A few sampled completions, for the report. */
   examples: { prompt: string; completion: string; correct: boolean }[];
 }
@@ -74,27 +80,34 @@ export function evaluateModel(model: DeepSeekModel, tokenizer: Tokenizer, proble
   let majority = 0;
   let formatted = 0;
   let length = 0;
+  const perProblem: number[] = [];
   const examples: EvalResult['examples'] = [];
   for (let i = 0; i < problems.length; i += batch) {
     const chunk = problems.slice(i, i + batch);
-    const prompts = chunk.flatMap((p) => Array.from({ length: k }, () => tokenizer.encode(renderChat([{ role: 'user', content: p.prompt }]))));
+    const rendered = chunk.map((p) => tokenizer.applyChatTemplate([{ role: 'user', content: p.prompt }], { addGenerationPrompt: true }));
+    const prompts = rendered.flatMap((text) => Array.from({ length: k }, () => tokenizer.encode(text)));
     const outs = generate(model, tokenizer, prompts, { temperature: options.temperature, topP: options.topP, maxNewTokens: options.maxNewTokens, rng });
     chunk.forEach((p, j) => {
       const votes = new Map<string, number>();
+      const before = correct;
+      // A prompt that opened `<think>` (R1-Distill's template) is part of the R1-format text scored.
+      const opened = openThinkSuffix(rendered[j]);
       for (let s = 0; s < k; s++) {
         const out = outs[j * k + s];
-        const answer = extractAnswer(out.text);
+        const text = opened + out.text;
+        const answer = extractAnswer(text);
         const ok = answer !== null && isMathEquivalent(answer, p.answer);
         correct += ok ? 1 : 0;
-        formatted += formatReward(out.text, { prompt: p.prompt }) === 1 ? 1 : 0;
+        formatted += formatReward(text, { prompt: p.prompt }) === 1 ? 1 : 0;
         length += out.tokens.length;
         if (answer !== null) votes.set(answer.trim(), (votes.get(answer.trim()) ?? 0) + 1);
-        if (examples.length < 6 && s === 0) examples.push({ prompt: p.prompt, completion: out.text, correct: ok });
+        if (examples.length < 6 && s === 0) examples.push({ prompt: p.prompt, completion: text, correct: ok });
       }
+      perProblem.push((correct - before) / k);
       const top = [...votes].sort((a, b) => b[1] - a[1])[0];
       if (top && isMathEquivalent(top[0], p.answer)) majority++;
     });
   }
   const n = problems.length;
-  return { passAt1: correct / (n * k), consAtK: majority / n, formatRate: formatted / (n * k), meanLength: length / (n * k), problems: n, k, examples };
+  return { passAt1: correct / (n * k), consAtK: majority / n, formatRate: formatted / (n * k), meanLength: length / (n * k), problems: n, k, passAt1Se: passAt1StandardError(perProblem), examples };
 }

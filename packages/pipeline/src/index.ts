@@ -11,4 +11,6 @@ export { buildRunData, coldStartData, generalSft, taskSplit } from './corpus';
 export type { RunData } from './corpus';
 export { PreferenceRewardModel } from './reward_model';
 export type { PipelineEvent } from './events';
-export { renderReport, writeReport } from './report';
+export { renderReport, writeReport, stageLabel } from './report';
+export { recipeFindings, meanSdMin, passAt1StandardError, FINDING_MARGINS } from './findings';
+export type { Finding } from './findings';

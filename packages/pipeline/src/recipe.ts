@@ -132,9 +132,9 @@ function ruleRewards(): NamedReward<TaskSample>[] {
 /**
  * Runs DeepSeek-R1's recipe (R1 §2.3–2.4) on a generated verifiable task, every stage resumable and
  * checkpointed, writing the run directory of DESIGN.md: base pretraining → cold-start SFT → reasoning
- * RL (GRPO or GSPO) → rejection sampling + SFT of the base → RL for all scenarios with a preference
- * reward model → distillation into a smaller dense student (and the same student trained with RL
- * alone) → R1-Zero (RL from the base) → evaluation of every stage → report.
+ * RL (GRPO or GSPO) → rejection sampling + SFT (of the RL checkpoint, or of the base: `rejection.from`)
+ * → RL for all scenarios with a preference reward model → distillation into a smaller dense student
+ * (and the same student trained with RL alone) → R1-Zero (RL from the base) → evaluation of every stage → report.
  *
  * @example
  * ```ts
@@ -232,8 +232,10 @@ async function runStage(
         jsonlPath: run.path('rejection-samples.jsonl'),
       });
       const sft = [...kept, ...generalSft(data, cfg.rejection.generalExamples)];
-      // R1 §2.3.3: fine-tune the *base* model on the curated set.
-      return runSftStage(ctx, stage, fromDir(m.ckpt(lastBase(cfg))), sft.length ? sft : coldStartData(data, 16), cfg.rejection);
+      // R1 §2.3.3 fine-tunes the *base* model on the curated set (from: 'base'); 'reasoning-rl' continues
+      // from the stage-2 checkpoint.
+      const init = cfg.rejection.from === 'base' ? lastBase(cfg) : 'reasoning-rl';
+      return runSftStage(ctx, stage, fromDir(m.ckpt(init)), sft.length ? sft : coldStartData(data, 16), cfg.rejection);
     }
     case 'reward-model': {
       const path = run.path('reward-model.safetensors');

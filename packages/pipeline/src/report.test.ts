@@ -94,7 +94,10 @@ describe('report of a complete run (fixture)', () => {
     expect(bars.sort()).toEqual(expected.sort());
     expect(figure(html, 'plot-length').match(/aria-roledescription="area mark"/g)).toHaveLength(4);
     const kl = figure(html, 'plot-kl-clip');
-    for (const m of ['KL', 'clip low', 'clip high', 'clip region']) expect(kl).toContain(`metric: ${m}`);
+    for (const m of ['KL', 'clip low', 'clip high']) expect(kl).toContain(`metric: ${m}`);
+    // The fixture logs clip_ratio/region_mean as 0 at every step: said, not drawn as a flat line.
+    expect(kl).not.toContain('metric: clip region');
+    expect(kl).toMatch(/Identically 0, so not plotted: reasoning RL — clip region; /);
     expect(kl.match(/metric: KL"/g)).toHaveLength(1); // only reasoning-rl logs a KL (beta > 0)
   });
 
@@ -204,6 +207,31 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('report.html in headle
       expect(requests).toEqual([url]);
     } finally {
       await browser.close();
+    }
+  });
+});
+
+describe('KL and clip plot when the series are identically 0', () => {
+  it('says why (β = 0, on-policy updates) instead of drawing flat lines at 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'r1-report-kl-'));
+    try {
+      writeFileSync(join(dir, 'run.json'), JSON.stringify({ config: { name: 'kl0', reasoningRl: { beta: 0 }, rlAll: { beta: 0.04 } } }));
+      const rows = [1, 2, 3].flatMap((step) => [
+        // reasoning-rl: β = 0 and μ = 1, everything 0; rl-all: a real KL, clip ratios still 0.
+        { stage: 'reasoning-rl', step, reward: 0.1 * step, kl: 0, 'clip_ratio/low_mean': 0, 'clip_ratio/high_mean': 0, 'clip_ratio/region_mean': 0 },
+        { stage: 'rl-all', step, reward: 0.2, kl: 0.01 * step, 'clip_ratio/low_mean': 0, 'clip_ratio/high_mean': 0, 'clip_ratio/region_mean': 0 },
+      ]);
+      writeFileSync(join(dir, 'metrics.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const kl = figure(await renderReport(dir), 'plot-kl-clip');
+      expect(kl).toContain('Identically 0, so not plotted');
+      expect(kl).toContain('Identically 0, so not plotted: reasoning RL — KL, clip low, clip high, clip region; final — clip low, clip high, clip region.');
+      expect(kl).toContain('KL is 0 when β = 0: no reference model, no KL term (β = 0 in reasoning RL)');
+      // Only rl-all's KL is drawn: one line, no clip series.
+      expect(kl.match(/metric: KL"/g)).toHaveLength(1);
+      expect(kl).not.toContain('metric: clip');
+      expect(kl).not.toContain('not available');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import { writeFileAtomic } from '@r1-ts/tensor-kernels';
+import { recipeFindings } from './findings';
+import type { EvalResult } from './evaluate';
 
 // report.html: every plot is compiled (vega-lite) and rendered (vega, headless) to inline SVG here,
 // so the page carries no script and fetches nothing: it opens offline, from a file, years later.
@@ -9,7 +11,7 @@ import { writeFileAtomic } from '@r1-ts/tensor-kernels';
 type Row = Record<string, unknown>;
 type Num = number | null;
 interface EvalEntry { passAt1?: unknown; consAtK?: unknown; formatRate?: unknown; meanLength?: unknown; problems?: unknown; k?: unknown; examples?: unknown }
-interface Figure { id: string; title: string; caption: string; spec: TopLevelSpec | null }
+interface Figure { id: string; title: string; caption: string; spec: TopLevelSpec | null; /** Said instead of (or under) the plot, e.g. why a series is absent. */ note?: string }
 interface Artifacts { dir: string; run: Row | null; state: Row | null; metrics: Row[]; samples: Row[]; evals: Record<string, EvalEntry> | null; problems: string[] }
 
 /** Stages in the order of R1's recipe (SPEC-R1 §4), with the names the report shows. */
@@ -19,6 +21,21 @@ const STAGE_LABELS: [string, string][] = [
   ['distill', 'distilled student'], ['student-rl', 'RL-only student'], ['r1-zero', 'R1-Zero'],
 ];
 const LABEL = new Map(STAGE_LABELS);
+
+/**
+ * The name the report (and the `r1 run` summary) gives a stage id: `rl-all` → `final`,
+ * `pretrain` → `base`; other ids are their own name.
+ *
+ * @param stage - A stage id, the name of its directory in the run (`rl-all`).
+ * @example
+ * ```ts
+ * import { stageLabel } from '@r1-ts/pipeline';
+ * console.log(stageLabel('rl-all'), stageLabel('distill')); // 'final' 'distilled student'
+ * ```
+ */
+export function stageLabel(stage: string): string {
+  return LABEL.get(stage) ?? stage;
+}
 const SAMPLES_PER_STAGE = 3;
 const MAX_POINTS = 400; // per plotted series; longer runs are thinned evenly (last point kept)
 const MAX_TEXT = 2000;
@@ -34,7 +51,6 @@ const esc = (s: unknown): string =>
 const pct = (v: unknown): string => (num(v) === null ? '—' : `${(num(v)! * 100).toFixed(1)}%`);
 const fixed = (v: unknown, d = 1): string => (num(v) === null ? '—' : num(v)!.toFixed(d));
 const truncate = (s: unknown): string => { const t = typeof s === 'string' ? s : JSON.stringify(s) ?? ''; return t.length > MAX_TEXT ? `${t.slice(0, MAX_TEXT)}…` : t; };
-const stageLabel = (s: string): string => LABEL.get(s) ?? s;
 const isObj = (v: unknown): v is Row => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function readJsonFile(dir: string, name: string, problems: string[]): unknown {
@@ -152,8 +168,36 @@ function lengthFigure(a: Artifacts, rl: string[]): Figure {
 
 function klClipFigure(a: Artifacts, rl: string[]): Figure {
   const keys: [string, string][] = [['KL', 'kl'], ['clip low', 'clip_ratio/low_mean'], ['clip high', 'clip_ratio/high_mean'], ['clip region', 'clip_ratio/region_mean']];
-  return { id: 'plot-kl-clip', title: 'KL and clip ratios over RL steps', caption: 'KL to the reference policy and the fraction of tokens (or sequences, GSPO) clipped below, above and in total.', spec: facetByStage(series(a.metrics, rl, () => keys), rl, seriesLines('value', 'metric')) };
+  // A series that is 0 at every step is a flat line on the axis that reads like data: say why instead.
+  // KL is 0 (or absent) when β = 0 (no reference model); clip ratios are 0 when every update is on-policy
+  // (μ = 1 and one mini-batch per step: π_old = π_θ, ratio exactly 1).
+  const all = series(a.metrics, rl, () => keys);
+  const zero = new Map<string, string[]>(); // stage → its all-zero series
+  const values = all.filter((v) => {
+    const same = all.filter((w) => w.stage === v.stage && w.series === v.series);
+    if (same.some((w) => w.value !== 0)) return true;
+    const list = zero.get(v.stage as string) ?? [];
+    if (!list.includes(v.series as string)) zero.set(v.stage as string, [...list, v.series as string]);
+    return false;
+  });
+  const cfg = isObj(a.run?.config) ? a.run!.config as Row : {};
+  const betaZero = [...zero.keys()].filter((st) => isObj(cfg[camel(st)]) && (cfg[camel(st)] as Row).beta === 0);
+  const lists = [...zero].map(([stage, names]) => `${stageLabel(stage)} — ${names.join(', ')}`).join('; ');
+  const anyKl = [...zero.values()].some((n) => n.includes('KL'));
+  const anyClip = [...zero.values()].some((n) => n.some((x) => x.startsWith('clip')));
+  const why = [
+    anyKl ? `KL is 0 when β = 0: no reference model, no KL term${betaZero.length ? ` (β = 0 in ${betaZero.map(stageLabel).join(', ')})` : ''}` : '',
+    anyClip ? 'a clip ratio is 0 when no update moved the ratio past that clip (with μ = 1 and one mini-batch per step every update is on-policy: the ratio is exactly 1)' : '',
+  ].filter(Boolean).join('; ');
+  const note = zero.size ? `Identically 0, so not plotted: ${lists}. ${why[0].toUpperCase()}${why.slice(1)}.` : undefined;
+  return {
+    id: 'plot-kl-clip', title: 'KL and clip ratios over RL steps', caption: 'KL to the reference policy and the fraction of tokens (or sequences, GSPO) clipped below, above and in total.',
+    spec: facetByStage(values, rl, seriesLines('value', 'metric')), note,
+  };
 }
+
+/** `reasoning-rl` → `reasoningRl`: a stage id as its recipe config key. */
+const camel = (stage: string): string => stage.replace(/-(\w)/g, (_, c: string) => c.toUpperCase());
 
 const loadsOf = (r: Row): { layer: number; load: number[] }[] =>
   Array.isArray(r.expert_load) ? r.expert_load.filter((l): l is { layer: number; load: number[] } => isObj(l) && num(l.layer) !== null && Array.isArray(l.load) && l.load.length > 0) : [];
@@ -230,7 +274,8 @@ async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 async function renderFigure(f: Figure): Promise<string> {
-  let body = '<p class="na">not available</p>';
+  const note = f.note ? `<p class="note">${esc(f.note)}</p>` : '';
+  let body = f.note ? '' : '<p class="na">not available</p>';
   if (f.spec) {
     try {
       body = await renderSvg(f.spec);
@@ -238,7 +283,7 @@ async function renderFigure(f: Figure): Promise<string> {
       body = `<p class="na">plot failed: ${esc((e as Error).message)}</p>`;
     }
   }
-  return `<figure id="${f.id}"><h3>${esc(f.title)}</h3>${body}<figcaption>${esc(f.caption)}</figcaption></figure>`;
+  return `<figure id="${f.id}"><h3>${esc(f.title)}</h3>${body}${note}<figcaption>${esc(f.caption)}</figcaption></figure>`;
 }
 
 function duration(ms: number): string {
@@ -284,7 +329,16 @@ function evalTableHtml(a: Artifacts): string {
   }).join('');
   const missing = STAGE_LABELS.filter(([s]) => !stages.includes(s)).map(([s, l]) => `${l} (${s})`);
   return `<section id="eval"><h2>Evaluation</h2><table><thead><tr><th>stage</th><th>pass@1</th><th>cons@k</th><th>k</th><th>format rate</th><th>mean length</th><th>problems</th></tr></thead><tbody>${rows}</tbody></table>`
-    + (missing.length ? `<p class="na">not evaluated in this run: ${esc(missing.join(', '))}</p>` : '') + '</section>';
+    + (missing.length ? `<p class="na">not evaluated in this run: ${esc(missing.join(', '))}</p>` : '') + findingsHtml(evals) + '</section>';
+}
+
+/** R1's findings on this run (issue #24): each marked held / did not hold, with its numbers. */
+function findingsHtml(evals: Record<string, EvalEntry>): string {
+  const items = recipeFindings(evals as Record<string, EvalResult>).map((f) => {
+    const mark = f.holds === null ? 'n/a' : f.holds ? 'holds' : 'did not hold';
+    return `<li data-finding="${f.id}" class="${f.holds === false ? 'miss' : 'hit'}"><strong>${esc(mark)}</strong>: ${esc(f.claim)} (${esc(f.detail)})</li>`;
+  }).join('');
+  return `<h3>R1's findings in this run</h3><ol id="findings">${items}</ol>`;
 }
 
 function sampleHtml(s: Row): string {
@@ -315,7 +369,7 @@ figure{margin:0 0 24px}figure svg{max-width:100%;height:auto}figcaption{color:#6
 table{border-collapse:collapse}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:right}th[scope=row],thead th:first-child{text-align:left}
 code{font-size:12px;color:#777}pre{background:#f6f8fa;padding:8px;white-space:pre-wrap;word-break:break-word;margin:2px 0 8px;font-size:12px}
 .sample{border-left:3px solid #ddd;padding-left:10px;margin-bottom:12px}.meta{font-size:12px;color:#555}.label{font-size:11px;color:#888;text-transform:uppercase}
-.na{color:#999;font-style:italic}.problems{color:#a33}nav a{margin-right:12px}`;
+.na{color:#999;font-style:italic}.note{color:#555;font-size:13px;margin:4px 0}.problems{color:#a33}#findings .miss{color:#a33}nav a{margin-right:12px}`;
 
 /**
  * Renders a run directory as one self-contained HTML page: a config summary, plots rendered on the

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module, Rng, rmsNorm, writeSafetensors, readSafetensors } from '@r1-ts/tensor-kernels';
-import { AdamW, DeepSeekModel, renderChat, valueAndNamedGrads, clipGradNorm } from '@r1-ts/model';
+import { AdamW, DeepSeekModel, valueAndNamedGrads, clipGradNorm } from '@r1-ts/model';
 import type { DeepSeekConfigInput, Tokenizer } from '@r1-ts/model';
 import type { PreferencePair } from '@r1-ts/tasks';
 
@@ -32,7 +32,7 @@ export class PreferenceRewardModel extends Module {
   scores(pairs: { prompt: string; response: string }[]): tf.Tensor1D {
     return tf.tidy(() => {
       const tok = this.tokenizer;
-      const seqs = pairs.map((p) => tok.encode(renderChat([{ role: 'user', content: p.prompt }]) + p.response));
+      const seqs = pairs.map((p) => tok.encode(tok.applyChatTemplate([{ role: 'user', content: p.prompt }], { addGenerationPrompt: true }) + p.response));
       const S = Math.max(...seqs.map((s) => s.length));
       const ids = new Int32Array(pairs.length * S).fill(tok.special.pad);
       const last = new Float32Array(pairs.length * S);

@@ -144,7 +144,8 @@ function plainStep(trainer: SftTrainer, model: DeepSeekModel, tok: Tokenizer, ba
 export function documentBatch(tok: Tokenizer, texts: string[]): TokenBatch {
   const seqs = texts.map((text) => {
     const ids = tok.encode(text);
-    return [...(ids[0] === tok.special.bos ? [] : [tok.special.bos]), ...ids, tok.special.eos];
+    const { bos } = tok.special; // absent for tokenizers without one (Qwen)
+    return [...(bos === undefined || ids[0] === bos ? [] : [bos]), ...ids, tok.special.eos];
   });
   return collate(seqs, seqs.map(() => 0), tok.special.pad);
 }
