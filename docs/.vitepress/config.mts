@@ -27,6 +27,8 @@ export default defineConfig({
   lang: 'en-GB',
   lastUpdated: false,
   srcExclude: ['test/**'],
+  // $…$ and $$…$$ are rendered by MathJax at build time (SVG: nothing to load in the browser).
+  markdown: { math: true },
   head: [['link', { rel: 'icon', type: 'image/svg+xml', href: '/favicon.svg' }]],
   // The local search index of a few hundred API pages is one large chunk; that is expected.
   vite: { build: { chunkSizeWarningLimit: 4096 } },
@@ -39,7 +41,7 @@ export default defineConfig({
       { text: 'API', link: '/api/' },
     ],
     sidebar: [
-      { text: 'Guide', items: [{ text: 'Getting started', link: '/guide/getting-started' }, { text: 'Speed on a CPU', link: '/guide/performance' }] },
+      { text: 'Guide', items: [{ text: 'Getting started', link: '/guide/getting-started' }, { text: 'The r1 CLI', link: '/guide/cli' }, { text: 'Recipe config', link: '/guide/recipe-config' }, { text: 'Speed on a CPU', link: '/guide/performance' }, { text: 'Running on a GPU', link: '/guide/gpu' }, { text: 'Scale out', link: '/guide/scale-out' }] },
       { text: 'Concepts', items: concepts },
       {
         text: 'Packages',

@@ -41,7 +41,7 @@ beforeAll(async () => {
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-}, 240_000);
+}, 900_000); // typedoc + vitepress: ~2 min on an idle 2-core machine, several times that under load
 
 afterAll(async () => {
   await browser?.close();
@@ -96,6 +96,63 @@ describe('docs site', () => {
     // The API reference of @r1-ts/attention-mla documents the class Mla.
     expect(hrefs.some((h) => /\/api\/@r1-ts\/attention-mla\/classes\/Mla(\.html)?(#|$)/.test(h)), hrefs.join('\n')).toBe(true);
     await page.close();
+  });
+
+  // A package page (built from its README) or a guide page opens with a code block that holds the given text.
+  it.each([
+    ['/packages/model.html', 'ts', ['new DeepSeekModel(', 'new SftTrainer(', 'generate(model, tokenizer'], 'DeepSeekPolicy'],
+    ['/packages/pipeline.html', 'ts', ['resolveRecipeConfig(', 'runRecipe(config'], 'recipe config reference'],
+    ['/packages/distill.html', 'ts', ['sampleFromTeacher(', 'kept'], 'OpenAICompatibleTeacher'],
+    ['/guide/cli.html', 'sh', ['r1 run --preset quick', 'r1 eval runs/quick/rl-all/ckpt-1'], 'Exit codes'],
+  ])('%s opens with a runnable example', async (path, lang, snippets, alsoOnPage) => {
+    const page = await open(path);
+    // Package pages start with the `npm install` line (sh); the example is the first ts block after it.
+    const code = (await page.locator(`.vp-doc div.language-${lang} pre`).first().textContent()) ?? '';
+    for (const s of snippets) expect(code, `${path}: first example`).toContain(s);
+    expect(code.trim().split('\n').length, `${path}: first example length`).toBeLessThanOrEqual(15);
+    expect(await page.locator('.vp-doc').textContent()).toContain(alsoOnPage);
+    await page.close();
+  });
+
+  it('the recipe config reference names every field r1 run --config accepts', async () => {
+    const { recipePresets } = await import('@r1-ts/pipeline');
+    const page = await open('/guide/recipe-config.html');
+    const text = await page.locator('.vp-doc').innerText(); // innerText: table cells stay apart
+    await page.close();
+    const fields = new Set<string>();
+    const walk = (o: object) => {
+      for (const [k, v] of Object.entries(o)) {
+        fields.add(k);
+        if (v && typeof v === 'object' && !Array.isArray(v)) walk(v);
+      }
+    };
+    walk(recipePresets.demo);
+    const missing = [...fields].filter((f) => !new RegExp(`\\b${f}\\b`).test(text));
+    expect(fields.size).toBeGreaterThan(40);
+    expect(missing, 'fields of the recipe config missing from the reference').toEqual([]);
+  });
+
+  it('renders math, and code blocks fit their column (nothing cut off on the right)', async () => {
+    const page = await open('/guide/grpo.html');
+    expect(await page.locator('.vp-doc mjx-container').count()).toBeGreaterThan(5);
+    expect(await page.locator('.vp-doc').textContent()).not.toMatch(/\$\$|\\frac/);
+    await page.close();
+    for (const path of ['/guide/grpo.html', '/packages/grpo.html', '/api/@r1-ts/grpo/functions/policyLoss.html']) {
+      const p = await open(path);
+      const clipped = await p.locator('.vp-doc div[class*="language-"] pre').evaluateAll((pres) =>
+        pres.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.textContent?.slice(0, 60)));
+      expect(clipped, path).toEqual([]);
+      await p.close();
+    }
+  });
+
+  it("the API page of policyLoss describes each parameter, not only its type", async () => {
+    const page = await open('/api/@r1-ts/grpo/functions/policyLoss.html');
+    const rows = await page.locator('.vp-doc table').first().locator('tbody tr').evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent?.trim() ?? '')));
+    await page.close();
+    expect(rows.map((r) => r[0])).toEqual(['inputs', 'options?']);
+    for (const r of rows) expect(r.at(-1)!.length, r[0]).toBeGreaterThan(20);
   });
 
   it('every sidebar link resolves', async () => {

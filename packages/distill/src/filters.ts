@@ -1,3 +1,4 @@
+import { rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 import { targetLanguageFraction } from '@r1-ts/rewards';
 import type { RewardSample } from '@r1-ts/rewards';
 
@@ -36,6 +37,10 @@ export interface RejectionOptions {
  * languages, over-long paragraphs, or code blocks where the task asked for none. Returns the first
  * rule that rejects, or null when the completion is kept. `correct` is the accuracy verdict.
  *
+ * @param completion - The completion text in R1 format (`<think>…</think><answer>…</answer>`).
+ * @param sample - The prompt it answers (its language is the target), with `task` when code blocks are allowed.
+ * @param correct - Whether the verifier accepted the answer.
+ * @param options - Rule thresholds: `minLanguageConsistency` (default 0.95), `maxParagraphChars` (default 2000).
  * @example
  * ```ts
  * import { rejectionReason } from '@r1-ts/distill';
@@ -49,6 +54,7 @@ export async function rejectionReason(
   correct: boolean,
   options: RejectionOptions = {},
 ): Promise<RejectionRule | null> {
+  rejectUnknownKeys(options, ['minLanguageConsistency', 'maxParagraphChars'], 'rejectionReason options');
   if (!correct) return 'wrong_answer';
   // Reasoning with no words at all (e.g. `7+5=12,4+8+1=13`) is not mixed: only words are judged.
   const think = /<think>([\s\S]*?)(<\/think>|$)/.exec(completion)?.[1] ?? completion;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
-import { ConfigError } from '@r1-ts/tensor-kernels';
+import { ConfigError, rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 import type { Rng } from '@r1-ts/tensor-kernels';
 import type { Teacher } from './teacher';
 
@@ -63,6 +63,12 @@ interface CachedResponse {
   truncated: boolean;
 }
 
+// Record<keyof …> makes this a compile error when OpenAITeacherOptions gains or loses a key.
+const OPENAI_TEACHER_KEYS = Object.keys({
+  baseURL: true, model: true, apiKey: true, concurrency: true, maxRetries: true, timeoutMs: true,
+  backoffMs: true, cachePath: true, signal: true, systemPrompt: true, seed: true,
+} satisfies Record<keyof OpenAITeacherOptions, true>);
+
 /**
  * A {@link Teacher} that samples from an OpenAI-compatible server with the `openai` client.
  *
@@ -93,6 +99,7 @@ export class OpenAICompatibleTeacher implements Teacher {
   readonly counts = { requests: 0, retries: 0, cached: 0 };
 
   constructor(readonly options: OpenAITeacherOptions) {
+    rejectUnknownKeys(options ?? {}, OPENAI_TEACHER_KEYS, 'OpenAICompatibleTeacher options', { baseUrl: 'baseURL', url: 'baseURL', api_key: 'apiKey', timeout: 'timeoutMs', system: 'systemPrompt' });
     for (const field of ['concurrency', 'maxRetries', 'timeoutMs', 'backoffMs'] as const) {
       const v = options[field];
       const min = field === 'concurrency' || field === 'timeoutMs' ? 1 : 0;
@@ -189,6 +196,8 @@ export class OpenAICompatibleTeacher implements Teacher {
  * `<think>…</think>` in the content) in `<think>` tags, then the answer in `<answer>` tags (kept as is
  * when the content already has them). Without any reasoning the content is returned unchanged.
  *
+ * @param reasoning - `reasoning_content` of the API answer (DeepSeek's convention), or null/undefined.
+ * @param content - The answer's `content`, possibly with `<think>…</think>` inside.
  * @example
  * ```ts
  * import { toR1Text } from '@r1-ts/distill';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ConfigError, rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 import { SftTrainer } from '@r1-ts/model';
 import type { DeepSeekModel, SftOptions, StepStats, Tokenizer } from '@r1-ts/model';
 import type { TeacherSample } from './teacher';
@@ -7,6 +8,10 @@ import type { TeacherSample } from './teacher';
  * Plain SFT of a (smaller, dense) student on the teacher's kept samples — R1 §2.4's distillation:
  * no RL. Returns the per-step stats.
  *
+ * @param student - The student model (smaller, usually dense); trained in place.
+ * @param tokenizer - The tokenizer of the student.
+ * @param kept - The teacher's kept samples (`prompt`, `completion`).
+ * @param options - `steps`, an optional `onStep` callback, and `SftTrainer`'s options (`lr`, `batchSize`, `maxLength`, `weightDecay`, `seed`, …).
  * @example
  * ```ts
  * import { CharTokenizer, DeepSeekModel, presets } from '@r1-ts/model';
@@ -23,10 +28,12 @@ export function sftStudent(
   kept: readonly Pick<TeacherSample, 'prompt' | 'completion'>[],
   options: SftOptions & { steps: number; onStep?: (s: StepStats) => void },
 ): StepStats[] {
-  const trainer = new SftTrainer(student, tokenizer, options);
+  const { steps, onStep, ...sft } = options;
+  const trainer = new SftTrainer(student, tokenizer, sft); // SftTrainer rejects keys it does not define
+  if (!Number.isInteger(steps) || steps < 0) throw new ConfigError(`sftStudent options.steps must be an integer ≥ 0, got ${JSON.stringify(steps)}`, ['steps']);
   const data = kept.map((s) => ({ prompt: s.prompt, completion: s.completion }));
   try {
-    return trainer.train(data, options.steps, options.onStep);
+    return trainer.train(data, steps, onStep);
   } finally {
     trainer.optimizer.disposeState();
   }
@@ -54,7 +61,12 @@ export function logitDistillationLoss(
   mask: tf.Tensor,
   options: { direction?: 'forward' | 'reverse'; temperature?: number } = {},
 ): tf.Scalar {
+  rejectUnknownKeys(options, ['direction', 'temperature'], 'logitDistillationLoss options', { tau: 'temperature', kl: 'direction' });
   const t = options.temperature ?? 1;
+  if (!(t > 0) || !Number.isFinite(t)) throw new ConfigError(`logitDistillationLoss options.temperature must be a finite number > 0, got ${t}`, ['temperature']);
+  if (options.direction !== undefined && options.direction !== 'forward' && options.direction !== 'reverse') {
+    throw new ConfigError(`logitDistillationLoss options.direction must be 'forward' or 'reverse', got ${JSON.stringify(options.direction)}`, ['direction']);
+  }
   return tf.tidy(() => {
     const ls = tf.logSoftmax(tf.div(studentLogits, t)); // [B, S, V]
     const lt = tf.logSoftmax(tf.div(teacherLogits, t)); // the caller differentiates only w.r.t. the student

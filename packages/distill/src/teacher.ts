@@ -3,7 +3,7 @@ import { appendJsonl } from '@r1-ts/tasks';
 import type { TaskSample } from '@r1-ts/tasks';
 import { accuracyReward } from '@r1-ts/rewards';
 import type { RewardFunction } from '@r1-ts/rewards';
-import { Rng } from '@r1-ts/tensor-kernels';
+import { Rng, rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 import { rejectionReason } from './filters';
 import type { RejectionOptions, RejectionRule } from './filters';
 
@@ -86,6 +86,12 @@ export interface TeacherSamplingOptions extends RejectionOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+// Record<keyof …> makes this a compile error when TeacherSamplingOptions gains or loses a key.
+const SAMPLING_KEYS = Object.keys({
+  k: true, batchSize: true, temperature: true, topP: true, maxNewTokens: true, seed: true, verify: true,
+  jsonlPath: true, onProgress: true, minLanguageConsistency: true, maxParagraphChars: true,
+} satisfies Record<keyof TeacherSamplingOptions, true>);
+
 /**
  * What {@link sampleFromTeacher} returns.
  *
@@ -111,6 +117,9 @@ export interface TeacherSamplingResult {
  * with R1's rejection rules (R1 §2.3.3, §2.4). With `jsonlPath`, every sample is appended as it is
  * made and an interrupted run resumes without regenerating what is on disk.
  *
+ * @param teacher - Anything with `generate(prompts, sampling)`: a local model or `OpenAICompatibleTeacher`.
+ * @param prompts - Task samples with their reference answers.
+ * @param options - `k`, `batchSize`, sampling (`temperature`, `topP`, `maxNewTokens`, `seed`), `verify`, `jsonlPath` (resumable), `onProgress` and the rejection thresholds.
  * @example
  * ```ts
  * import { sampleFromTeacher } from '@r1-ts/distill';
@@ -120,6 +129,7 @@ export interface TeacherSamplingResult {
  * ```
  */
 export async function sampleFromTeacher(teacher: Teacher, prompts: readonly TaskSample[], options: TeacherSamplingOptions = {}): Promise<TeacherSamplingResult> {
+  rejectUnknownKeys(options, SAMPLING_KEYS, 'sampleFromTeacher options', { n: 'k', samplesPerPrompt: 'k', maxTokens: 'maxNewTokens', top_p: 'topP' });
   const k = options.k ?? 4;
   const batchSize = options.batchSize ?? 32;
   const verify = options.verify ?? accuracyReward;
@@ -138,6 +148,7 @@ export async function sampleFromTeacher(teacher: Teacher, prompts: readonly Task
   const todo: { sample: TaskSample; k: number }[] = [];
   for (const sample of prompts) for (let j = 0; j < k; j++) if (!done.has(`${sample.id}#${j}`)) todo.push({ sample, k: j });
   const total = prompts.length * k;
+  const rules: RejectionOptions = { minLanguageConsistency: options.minLanguageConsistency, maxParagraphChars: options.maxParagraphChars };
   const rng = new Rng(options.seed ?? 0);
   // Skip the random draws of finished batches' worth of work so resumed sampling stays seeded.
   for (let i = 0; i < todo.length; i += batchSize) {
@@ -150,7 +161,7 @@ export async function sampleFromTeacher(teacher: Teacher, prompts: readonly Task
       const text = outs[j].text;
       const rewardSample = { ...sample }; // a plain object type: RewardSample's index signature accepts it
       const correct = (await verify(text, rewardSample)) === 1;
-      const rejected = await rejectionReason(text, rewardSample, correct, options);
+      const rejected = await rejectionReason(text, rewardSample, correct, rules);
       const record: TeacherSample = { id: sample.id, k: kk, prompt: sample.prompt, completion: text, correct, truncated: outs[j].truncated, rejected };
       if (options.jsonlPath) await appendJsonl(options.jsonlPath, [record]);
       done.set(`${sample.id}#${kk}`, record);

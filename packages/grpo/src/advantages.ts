@@ -50,6 +50,9 @@ function besselStd(values: number[]): number {
  *
  * Pure function on plain arrays, float64 throughout.
  *
+ * @param rewards - One reward per completion, group-major: the G completions of prompt 0, then of prompt 1, …
+ * @param groupSize - G, completions per prompt (≥ 2); `rewards.length` must be a multiple of it.
+ * @param options - `scaleRewards`: divide by the group's std (`group`, default), the batch's (`batch`) or not at all (`none`, Dr. GRPO).
  * @example
  * ```ts
  * import { groupRelativeAdvantages } from '@r1-ts/grpo';

@@ -1,3 +1,4 @@
+import type { ResolvedGrpoOptions } from './options';
 import type { PolicyLossMetrics } from './policy_loss';
 
 /**
@@ -44,6 +45,8 @@ export interface RolloutRecord<S = unknown> {
   rewards: Record<string, number | null>;
   /** Its group-relative advantage (0 for dropped groups). */
   advantage: number;
+  /** The weights version a rollout engine sampled it from (absent for a local policy). */
+  weightsVersion?: number;
 }
 
 /**
@@ -79,6 +82,12 @@ export interface StepResult<S = unknown> {
  * ```
  */
 export type TrainerEvent =
+  /**
+   * Once, from the constructor: the objective that will run (`GRPO`, `GSPO` or `GSPO-token`, from
+   * `importanceSampling`), every option with its default filled in, and `summary`, the one line the
+   * trainer prints (unless `quiet`), e.g. `GSPO (importanceSampling 'sequence'): epsilonLow 0.0003, …`.
+   */
+  | { type: 'resolved'; objective: 'GRPO' | 'GSPO' | 'GSPO-token'; options: Readonly<ResolvedGrpoOptions>; summary: string }
   | { type: 'step_start'; step: number }
   /** Completions sampled and scored (one event per sampling round). */
   | { type: 'rollout'; step: number; completions: number; keptGroups: number; round: number }

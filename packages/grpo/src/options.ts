@@ -1,8 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { ConfigError } from '@r1-ts/tensor-kernels';
+import { ConfigError, rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 import type { Policy } from './policy';
 import type { ImportanceSampling, LossType } from './policy_loss';
+import type { RolloutCorrection } from './mismatch';
 import type { ScaleRewards } from './advantages';
 import type { PromptSample, RewardFunction } from './rewards';
 import type { TrainerEvent } from './events';
@@ -79,6 +80,20 @@ export interface GrpoTrainerOptions<S extends PromptSample = PromptSample> {
    * Default `sampling`.
    */
   oldLogProbs?: 'sampling' | 'recompute';
+  /**
+   * With a rollout engine ({@link EnginePolicy}): how many weight versions old a rollout may be when it
+   * is trained on. 0 = synchronous; ≥ 1 generates step t+1's rollouts while step t trains, and drops
+   * and regenerates any rollout older than this. Default 0.
+   */
+  maxStaleness?: number;
+  /**
+   * Engine/trainer mismatch correction (TRL `vllm_importance_sampling_mode`): `token_truncate` (TIS),
+   * `token_mask` (MIS), `sequence_truncate`, `sequence_mask`, or `none`. Costs one no-grad log-prob
+   * pass per step. Default `none`.
+   */
+  rolloutCorrection?: RolloutCorrection;
+  /** The cap C of {@link GrpoTrainerOptions.rolloutCorrection} (> 0; TRL `vllm_importance_sampling_cap`). Default 2. */
+  rolloutCorrectionCap?: number;
   /** Seed of the prompt order and of sampling. Default 0. */
   seed?: number;
   /** Progress/metrics callback (step start/end, each optimizer step, warnings). */
@@ -122,6 +137,11 @@ export const grpoOptionsSchema = z.object({
   learningRate: pos().default(1e-6),
   maxGradNorm: z.number().min(0).default(1),
   oldLogProbs: z.enum({ sampling: 'sampling', recompute: 'recompute' }).default('sampling'),
+  maxStaleness: int(0).default(0),
+  rolloutCorrection: z.enum({
+    none: 'none', token_truncate: 'token_truncate', token_mask: 'token_mask', sequence_truncate: 'sequence_truncate', sequence_mask: 'sequence_mask',
+  }).default('none'),
+  rolloutCorrectionCap: pos().default(2),
   seed: z.number().int().default(0),
   quiet: z.boolean().default(false),
 });
@@ -143,9 +163,33 @@ export type ResolvedGrpoOptions = z.output<typeof grpoOptionsSchema> & {
   rewardWeights: number[];
 };
 
+/** Every key of {@link GrpoTrainerOptions}; Record<keyof …> makes a key added to the interface but not here a compile error. */
+const GRPO_OPTION_KEYS = Object.keys({
+  policy: true, dataset: true, rewardFunctions: true, rewardWeights: true, numGenerations: true,
+  promptsPerStep: true, miniBatchSize: true, microBatchSize: true, numIterations: true, beta: true,
+  epsilonLow: true, epsilonHigh: true, importanceSampling: true, lossType: true, scaleRewards: true,
+  temperature: true, topP: true, maxCompletionLength: true, dynamicSampling: true,
+  dynamicSamplingMaxTries: true, maskTruncatedCompletions: true, refModelSyncSteps: true, learningRate: true,
+  optimizer: true, maxGradNorm: true, oldLogProbs: true, seed: true, onEvent: true, quiet: true,
+  maxStaleness: true, rolloutCorrection: true, rolloutCorrectionCap: true,
+} satisfies Record<keyof GrpoTrainerOptions, true>);
+
+/** Names other libraries and papers use for these options (TRL, verl, the GSPO paper). */
+const GRPO_OPTION_HINTS: Readonly<Record<string, string>> = {
+  level: 'importanceSampling', importanceSamplingLevel: 'importanceSampling', importance_sampling_level: 'importanceSampling',
+  lr: 'learningRate', num_generations: 'numGenerations', groupSize: 'numGenerations', G: 'numGenerations',
+  epsilon: 'epsilonLow', epsilon_high: 'epsilonHigh', clipRange: 'epsilonLow', kl: 'beta', klCoef: 'beta',
+  loss_type: 'lossType', scale_rewards: 'scaleRewards', max_completion_length: 'maxCompletionLength',
+  mu: 'numIterations', num_iterations: 'numIterations', top_p: 'topP',
+  max_staleness: 'maxStaleness', vllm_importance_sampling_mode: 'rolloutCorrection',
+  vllm_importance_sampling_cap: 'rolloutCorrectionCap', vllm_importance_sampling_correction: 'rolloutCorrection',
+};
+
 /** Validates trainer options; the first bad field → ConfigError naming it, its value and what was expected. */
 export function resolveGrpoOptions<S extends PromptSample>(o: GrpoTrainerOptions<S>): ResolvedGrpoOptions {
   if (!o || typeof o !== 'object') throw new ConfigError(`GrpoTrainer options must be an object, got ${String(o)}`);
+  // A misspelt or foreign option (e.g. `level: 'sequence'`) would otherwise be ignored and the run would differ silently.
+  rejectUnknownKeys(o, GRPO_OPTION_KEYS, 'GrpoTrainer options', GRPO_OPTION_HINTS);
   const p = o.policy as Partial<Policy> | undefined;
   for (const m of ['generate', 'logProbs', 'trainableVariables', 'clone', 'freeze', 'dispose'] as const) {
     if (typeof p?.[m] !== 'function') throw new ConfigError(`options.policy must implement Policy.${m}(), got ${p === undefined ? 'undefined' : typeof p?.[m]}`, ['policy']);
@@ -188,6 +232,8 @@ export function resolveGrpoOptions<S extends PromptSample>(o: GrpoTrainerOptions
  * The warning for a sequence-level ratio combined with an aggregation that weights sequences by
  * their length (GSPO §4.2 normalises per sequence): a message, or null when the pair is fine.
  *
+ * @param importanceSampling - The ratio level: `token`, `sequence` or `sequence_token`.
+ * @param lossType - The aggregation: `grpo`, `bnpo`, `dr_grpo` or `dapo`.
  * @example
  * ```ts
  * import { lengthWeightingWarning } from '@r1-ts/grpo';
@@ -199,4 +245,27 @@ export function lengthWeightingWarning(importanceSampling: ImportanceSampling, l
   if (importanceSampling === 'token' || lossType === 'grpo') return null;
   return `importanceSampling '${importanceSampling}' with lossType '${lossType}' weights each sequence's `
     + 'sequence-level ratio by its length; GSPO defines the objective with per-sequence normalisation (lossType \'grpo\')';
+}
+
+/**
+ * The objective a set of resolved options runs and the options that define it, as one line (what
+ * {@link GrpoTrainer} prints once and reports in its `resolved` event), so a GRPO → GSPO swap shows.
+ *
+ * @param o - Resolved trainer options (a `GrpoTrainer`'s `options`): the ratio level, clip range, β, aggregation, advantage scaling, G, μ and learning rate.
+ * @example
+ * ```ts
+ * import { describeObjective, grpoOptionsSchema } from '@r1-ts/grpo';
+ * const o = grpoOptionsSchema.parse({ importanceSampling: 'sequence', epsilonLow: 3e-4, epsilonHigh: 4e-4, beta: 0 });
+ * console.log(describeObjective({ ...o, epsilonHigh: 4e-4 }).summary);
+ * // GSPO (importanceSampling 'sequence'): epsilonLow 0.0003, epsilonHigh 0.0004, beta 0 (no reference model), lossType 'grpo', …
+ * ```
+ */
+export function describeObjective(
+  o: Pick<ResolvedGrpoOptions, 'importanceSampling' | 'epsilonLow' | 'beta' | 'lossType' | 'scaleRewards' | 'numGenerations' | 'numIterations' | 'learningRate'> & { epsilonHigh?: number },
+): { objective: 'GRPO' | 'GSPO' | 'GSPO-token'; summary: string } {
+  const objective = o.importanceSampling === 'token' ? 'GRPO' : o.importanceSampling === 'sequence' ? 'GSPO' : 'GSPO-token';
+  const summary = `${objective} (importanceSampling '${o.importanceSampling}'): epsilonLow ${o.epsilonLow}, epsilonHigh ${o.epsilonHigh ?? o.epsilonLow}, `
+    + `beta ${o.beta}${o.beta === 0 ? ' (no reference model)' : ''}, lossType '${o.lossType}', scaleRewards '${o.scaleRewards}', `
+    + `numGenerations ${o.numGenerations}, numIterations ${o.numIterations}, learningRate ${o.learningRate}`;
+  return { objective, summary };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError } from '@r1-ts/tensor-kernels';
+import { ConfigError, rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 import { stopGradient } from './stop_gradient';
 
 /**
@@ -58,6 +58,12 @@ export interface PolicyLossInputs {
    * Default: this call's Σ mask (then `dapo` = `bnpo`).
    */
   numItemsInBatch?: number;
+  /**
+   * Rollout-correction weights ρ, [N, T], a constant (see `rolloutCorrectionWeights`): each token's
+   * policy-gradient term is multiplied by it before the KL term is added, as TRL does with
+   * `vllm_importance_sampling_correction`. Default: none (ρ = 1).
+   */
+  rolloutWeights?: tf.Tensor2D;
 }
 
 /**
@@ -139,6 +145,12 @@ export interface PolicyLossResult {
   metrics: PolicyLossMetrics;
 }
 
+// Record<keyof …> makes this a compile error when PolicyLossOptions gains or loses a key.
+const POLICY_LOSS_KEYS = Object.keys({
+  importanceSampling: true, lossType: true, epsilonLow: true, epsilonHigh: true, beta: true,
+  maxCompletionLength: true, metrics: true,
+} satisfies Record<keyof PolicyLossOptions, true>);
+
 interface Resolved {
   level: ImportanceSampling;
   lossType: LossType;
@@ -150,6 +162,7 @@ interface Resolved {
 
 /** Validates {@link PolicyLossOptions}; a bad value → ConfigError naming the field. */
 export function resolvePolicyLossOptions(o: PolicyLossOptions): Resolved {
+  rejectUnknownKeys(o, POLICY_LOSS_KEYS, 'policyLoss options', { level: 'importanceSampling', lr: 'learningRate (a trainer option)' });
   const level = o.importanceSampling ?? 'token';
   const lossType = o.lossType ?? 'grpo';
   const epsLow = o.epsilonLow ?? 0.2;
@@ -181,6 +194,7 @@ function checkShapes(x: PolicyLossInputs): number {
   same('oldLogp', x.oldLogp.shape);
   same('refLogp', x.refLogp?.shape);
   same('mask', x.mask.shape);
+  same('rolloutWeights', x.rolloutWeights?.shape);
   const advLen = x.advantages instanceof tf.Tensor ? x.advantages.size : x.advantages.length;
   if (advLen !== n) throw new ConfigError(`inputs.advantages must have ${n} entries (one per row), got ${advLen}`, ['advantages']);
   return n;
@@ -195,6 +209,8 @@ function checkShapes(x: PolicyLossInputs): number {
  * Differentiable with respect to `logp` (old, ref and Â are constants). Call it inside
  * `tf.variableGrads` / `tf.grad`; dispose `loss` yourself.
  *
+ * @param inputs - The batch: `logp` [N, T] (differentiable), `oldLogp` [N, T], optional `refLogp` [N, T] (needed when β > 0), `mask` [N, T] (1 on completion tokens), `advantages` (N numbers), optional `numItemsInBatch` (for `dapo`).
+ * @param options - The objective: `importanceSampling`, `lossType`, `epsilonLow`, `epsilonHigh`, `beta`, `maxCompletionLength` (for `dr_grpo`), `metrics`. Unknown keys are a ConfigError.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -235,6 +251,7 @@ export function policyLoss(inputs: PolicyLossInputs, options: PolicyLossOptions 
     const w = tf.exp(logW);
     const clipped = tf.clipByValue(w, 1 - o.epsLow, 1 + o.epsHigh);
     let perToken = tf.neg(tf.minimum(tf.mul(w, adv), tf.mul(clipped, adv))); // [N, T] or [N, 1]
+    if (inputs.rolloutWeights) perToken = tf.mul(perToken, inputs.rolloutWeights); // [N, T] ρ·L (TIS / MIS)
     let kl: tf.Tensor | undefined;
     if (inputs.refLogp) {
       const d = tf.sub(inputs.refLogp, logp); // [N, T]

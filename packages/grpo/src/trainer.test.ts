@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigError, initBackend } from '@r1-ts/tensor-kernels';
 import { GrpoTrainer } from './trainer';
 import type { GrpoTrainerOptions } from './options';
@@ -210,6 +210,34 @@ describe('option validation', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).fields).toContain(field);
     expect((err as Error).message).toContain(field.split('.')[0]);
+  });
+
+  it('rejects unknown keys with a ConfigError naming each and the option meant (level → importanceSampling)', () => {
+    let err: unknown;
+    try {
+      new GrpoTrainer<Sample>({ ...base, level: 'sequence', lerningRate: 1e-3 } as never);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).fields).toEqual(['level', 'lerningRate']);
+    expect((err as Error).message).toMatch(/unknown keys "level" \(did you mean "importanceSampling"\?\), "lerningRate"/);
+    expect((err as Error).message).toMatch(/accepted: .*importanceSampling/);
+  });
+
+  it('reports the resolved objective once, as an event and (unless quiet) one printed line', () => {
+    const events: TrainerEvent[] = [];
+    const info = vi.spyOn(console, 'info').mockImplementation(() => {});
+    const t = new GrpoTrainer<Sample>({ ...base, quiet: false, importanceSampling: 'sequence', epsilonLow: 3e-4, epsilonHigh: 4e-4, onEvent: (e) => events.push(e) });
+    const resolved = events.filter((e) => e.type === 'resolved');
+    expect(resolved).toHaveLength(1);
+    expect(resolved[0]).toMatchObject({ objective: 'GSPO', options: { importanceSampling: 'sequence', epsilonLow: 3e-4, beta: 0 } });
+    expect(info).toHaveBeenCalledTimes(1);
+    expect(info.mock.calls[0][0]).toMatch(/^\[r1-ts\/grpo\] GSPO \(importanceSampling 'sequence'\): epsilonLow 0.0003, epsilonHigh 0.0004, beta 0 /);
+    new GrpoTrainer<Sample>({ ...base, quiet: false, importanceSampling: 'sequence', epsilonLow: 3e-4, epsilonHigh: 4e-4 }).dispose();
+    expect(info).toHaveBeenCalledTimes(1); // the same line is printed once per process
+    info.mockRestore();
+    t.dispose();
   });
 
   it('warns once through onEvent when a sequence ratio meets a length-weighted aggregation', () => {

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { CheckpointError, ConfigError, Rng } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, R1Error, Rng } from '@r1-ts/tensor-kernels';
 import type { StoredTensor } from '@r1-ts/tensor-kernels';
 import { groupRelativeAdvantages } from './advantages';
 import type { RolloutRecord, StepMetrics, StepResult, TrainerEvent } from './events';
 import { LossMetricsMean, rolloutMetrics } from './metrics';
-import { lengthWeightingWarning, resolveGrpoOptions } from './options';
+import { isVersionedPolicy } from './engine/policy';
+import type { VersionedPolicy } from './engine/policy';
+import { rolloutCorrectionWeights } from './mismatch';
+import { describeObjective, lengthWeightingWarning, resolveGrpoOptions } from './options';
 import type { GrpoTrainerOptions, ResolvedGrpoOptions } from './options';
 import type { Completion, Policy, SequenceBatch } from './policy';
 import { policyLoss } from './policy_loss';
@@ -17,6 +20,7 @@ import { optimizerSnapshot, restoreOptimizer } from './trainer_state';
 import type { GrpoTrainerSnapshot, GrpoTrainerState } from './trainer_state';
 
 const warned = new Set<string>();
+const announced = new Set<string>();
 
 /**
  * GRPO (DeepSeekMath §4.1; R1 §2.2.1, eq. 1–3): each {@link GrpoTrainer.step} samples prompts, G
@@ -28,7 +32,7 @@ const warned = new Set<string>();
  * ```ts
  * import { GrpoTrainer } from '@r1-ts/grpo';
  * import type { Policy } from '@r1-ts/grpo';
- * declare const policy: Policy; // e.g. a @r1-ts/model Transformer
+ * declare const policy: Policy; // e.g. new DeepSeekPolicy(model, tokenizer) from @r1-ts/model
  * const dataset = [{ prompt: '2+3=', answer: '5' }];
  * const correct = (c: string, s: { answer: string }) => (c.trim() === s.answer ? 1 : 0);
  * const trainer = new GrpoTrainer({ policy, dataset, rewardFunctions: [correct], numGenerations: 8, learningRate: 1e-5 });
@@ -58,6 +62,10 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
   private steps = 0;
   private updates = 0;
   private tokensSeen = 0;
+  /** A rollout engine's policy (null for a local one): synced after each step, versions tracked. */
+  private readonly engine: VersionedPolicy | null;
+  /** Async mode: the next step's first rollout round, generating while this step trains. */
+  private pending: Promise<Group<S>[]> | null = null;
 
   constructor(options: GrpoTrainerOptions<S>) {
     this.options = resolveGrpoOptions(options);
@@ -66,6 +74,10 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     this.dataset = options.dataset;
     this.rewardFunctions = options.rewardFunctions;
     this.onEvent = options.onEvent;
+    this.engine = isVersionedPolicy(options.policy) ? options.policy : null;
+    if (o.maxStaleness > 0 && !this.engine) {
+      throw new ConfigError(`options.maxStaleness ${o.maxStaleness} needs a rollout engine policy (EnginePolicy); a local policy generates synchronously, use 0`, ['maxStaleness']);
+    }
     const seen = new Map<string, number>();
     this.rewardNames = this.rewardFunctions.map((f, k) => {
       const base = f.name || `reward_${k}`;
@@ -77,6 +89,13 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     this.sampleRng = this.orderRng.fork();
     this.ownsOptimizer = !options.optimizer;
     this.optimizer = options.optimizer ?? tf.train.adam(o.learningRate);
+    // Say once which objective runs with which options: a GRPO → GSPO swap prints a different line.
+    const { objective, summary } = describeObjective(o);
+    this.emit({ type: 'resolved', objective, options: o, summary });
+    if (!o.quiet && !announced.has(summary)) {
+      announced.add(summary);
+      console.info(`[r1-ts/grpo] ${summary}`);
+    }
     const warning = lengthWeightingWarning(o.importanceSampling, o.lossType);
     if (warning) this.warn(warning);
     if (o.beta > 0) this.ref = this.makeReference();
@@ -101,6 +120,9 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     const started = performance.now();
     const step = ++this.steps;
     this.emit({ type: 'step_start', step });
+    // The engines serve version step − 1 (the updates of the steps before): push it if they do not (first step, resume).
+    if (this.engine && this.engine.weightsVersion !== step - 1) await this.syncEngine(step - 1);
+    let staleDropped = 0;
 
     // Rollouts; DAPO dynamic sampling refills the batch with groups that carry signal.
     const all: Group<S>[] = [];
@@ -110,7 +132,25 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
       round++;
       const need = o.promptsPerStep - kept.length;
       const sampling = { temperature: o.temperature, topP: o.topP, maxNewTokens: o.maxCompletionLength, rng: this.sampleRng };
-      const groups = await sampleGroups(this.policy, this.nextSamples(need), o.numGenerations, sampling, this.rewardFunctions, o.rewardWeights);
+      let groups: Group<S>[];
+      if (round === 1 && this.pending) {
+        groups = await this.pending;
+        this.pending = null;
+      } else {
+        groups = await sampleGroups(this.policy, this.nextSamples(need), o.numGenerations, sampling, this.rewardFunctions, o.rewardWeights);
+      }
+      // Rollouts more than maxStaleness versions behind the weights being trained (step − 1) are
+      // regenerated: a prefetch that waited too long, or a server that missed a sync.
+      if (this.engine) {
+        for (let tries = 0; ; tries++) {
+          const stale = groups.flatMap((g, k) => (rolloutVersion(g) < step - 1 - o.maxStaleness ? [k] : []));
+          if (!stale.length) break;
+          if (tries >= 3) throw new R1Error('E_ENGINE', `step ${step}: rollouts still older than maxStaleness ${o.maxStaleness} after 3 regenerations (versions ${stale.map((k) => rolloutVersion(groups[k]))}, training version ${step - 1}); do the servers load the synced weights?`);
+          staleDropped += stale.length;
+          const fresh = await sampleGroups(this.policy, stale.map((k) => groups[k].sample), o.numGenerations, sampling, this.rewardFunctions, o.rewardWeights);
+          stale.forEach((k, j) => (groups[k] = fresh[j]));
+        }
+      }
       all.push(...groups);
       kept.push(...(o.dynamicSampling ? groups.filter((g) => !hasZeroRewardStd(g)) : groups));
       this.emit({ type: 'rollout', step, completions: groups.length * o.numGenerations, keptGroups: kept.length, round });
@@ -122,7 +162,23 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
       metrics['dynamic_sampling/tries'] = round;
       metrics['dynamic_sampling/dropped_groups'] = all.length - kept.length;
     }
+    if (this.engine && o.maxStaleness > 0) {
+      // Async: the next step's rollouts are generated from the current weights while this step trains.
+      const sampling = { temperature: o.temperature, topP: o.topP, maxNewTokens: o.maxCompletionLength, rng: this.sampleRng };
+      this.pending = sampleGroups(this.policy, this.nextSamples(o.promptsPerStep), o.numGenerations, sampling, this.rewardFunctions, o.rewardWeights);
+      this.pending.catch(() => {}); // awaited (and rethrown) by the next step
+      await this.engine.whenDispatched();
+    }
+    if (this.engine) {
+      const versions = all.flatMap((g) => g.completions.map((c) => (c as { weightsVersion?: number }).weightsVersion ?? step - 1));
+      metrics['async/staleness_mean'] = versions.reduce((a, v) => a + (step - 1 - v), 0) / Math.max(1, versions.length);
+      metrics['async/stale_dropped'] = staleDropped;
+    }
     if (kept.length > 0) Object.assign(metrics, this.optimise(kept, advantages, step));
+    if (this.engine) {
+      await this.syncEngine(step);
+      metrics.weights_version = step;
+    }
 
     if (this.ref && o.refModelSyncSteps > 0 && step % o.refModelSyncSteps === 0) {
       this.ref.dispose();
@@ -258,6 +314,10 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     if (this.ownsOptimizer) this.optimizer.dispose();
   }
 
+  private async syncEngine(version: number): Promise<void> {
+    for (const w of (await this.engine!.syncWeights(version)) ?? []) this.warn(w);
+  }
+
   private makeReference(): Policy {
     const ref = this.policy.clone();
     ref.freeze();
@@ -298,6 +358,21 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
     }
     const refLogp = this.ref ? tf.tidy(() => this.ref!.logProbs(batch, logOpts)) : null; // [N, T]
     const out: StepMetrics = {};
+    let rolloutWeights: tf.Tensor2D | null = null;
+    if (o.rolloutCorrection !== 'none') {
+      // ρ = π_old(trainer) / π(engine) per token: the trainer's log-probs before this step's first update.
+      const trainerOld = (oldLogp && o.oldLogProbs === 'recompute' ? oldLogp : tf.tidy(() => this.policy.logProbs(batch, logOpts))); // [N, T]
+      const flat = trainerOld.dataSync();
+      if (trainerOld !== oldLogp) trainerOld.dispose();
+      const L = rows.map((c) => c.completionIds.length);
+      const { weights, metrics } = rolloutCorrectionWeights(
+        L.map((l, i) => flat.subarray(i * width, i * width + l)),
+        rows.map((c) => c.logProbs),
+        { mode: o.rolloutCorrection, cap: o.rolloutCorrectionCap, mask: L.map((l, i) => maskValues.subarray(i * width, i * width + l)) },
+      );
+      rolloutWeights = tf.tensor2d(padRows(weights, width), [n, width]); // [N, T]
+      Object.assign(out, metrics);
+    }
     if (this.policy.entropy) {
       out.entropy = readScalar(() => tf.div(tf.sum(tf.mul(this.policy.entropy!(batch, logOpts), mask)), tf.maximum(tf.sum(mask), 1)));
     }
@@ -314,7 +389,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
         const mini = order.slice(s, s + o.miniBatchSize);
         // Before the first update π_old is the current policy: sg(logp) makes w = 1 exactly.
         const old = updatesThisStep === 0 ? null : oldLogp;
-        const r = this.update(mini, batch, mask, maskValues, old, refLogp, advantages);
+        const r = this.update(mini, batch, mask, maskValues, old, refLogp, advantages, rolloutWeights);
         lossSum += r.loss;
         normSum += r.gradNorm;
         updatesThisStep++;
@@ -330,7 +405,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
         this.emit({ type: 'optimizer_step', step, iteration, optimizerStep: this.updates, loss: r.loss, gradNorm: r.gradNorm, metrics: r.metrics });
       }
     }
-    tf.dispose([mask, oldLogp ?? [], refLogp ?? []]);
+    tf.dispose([mask, oldLogp ?? [], refLogp ?? [], rolloutWeights ?? []]);
 
     const lm = lossMean.value();
     out.loss = lossSum / updatesThisStep;
@@ -346,7 +421,7 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
   /** One optimizer update over a mini-batch, gradients accumulated over micro-batches. */
   private update(
     mini: number[], batch: SequenceBatch, mask: tf.Tensor2D, maskValues: Float32Array,
-    oldLogp: tf.Tensor2D | null, refLogp: tf.Tensor2D | null, advantages: number[],
+    oldLogp: tf.Tensor2D | null, refLogp: tf.Tensor2D | null, advantages: number[], rolloutWeights: tf.Tensor2D | null = null,
   ): { loss: number; gradNorm: number; skipped: boolean; metrics: PolicyLossMetrics } {
     const o = this.options;
     const vars = this.policy.trainableVariables();
@@ -366,17 +441,18 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
       const subMask = tf.gather(mask, idxT) as tf.Tensor2D; // [n, T]
       const subOld = oldLogp ? (tf.gather(oldLogp, idxT) as tf.Tensor2D) : null; // [n, T]
       const subRef = refLogp ? (tf.gather(refLogp, idxT) as tf.Tensor2D) : null; // [n, T]
+      const subRho = rolloutWeights ? (tf.gather(rolloutWeights, idxT) as tf.Tensor2D) : null; // [n, T]
       const { value, grads } = tf.variableGrads(() => {
         const logp = this.policy.logProbs(sub, { temperature: o.temperature }); // [n, T]
         const res = policyLoss(
-          { logp, oldLogp: subOld ?? stopGradient(logp), refLogp: subRef ?? undefined, mask: subMask, advantages: idx.map((i) => advantages[i]), numItemsInBatch: miniTokens },
+          { logp, oldLogp: subOld ?? stopGradient(logp), refLogp: subRef ?? undefined, mask: subMask, advantages: idx.map((i) => advantages[i]), numItemsInBatch: miniTokens, ...(subRho ? { rolloutWeights: subRho } : {}) },
           { importanceSampling: o.importanceSampling, lossType: o.lossType, epsilonLow: o.epsilonLow, epsilonHigh: o.epsilonHigh, beta: o.beta, maxCompletionLength: o.maxCompletionLength },
         );
         metrics.add(res.metrics);
         return tf.mul(res.loss, scale) as tf.Scalar;
       }, vars);
       loss += value.dataSync()[0];
-      tf.dispose([value, idxT, subMask, subOld ?? [], subRef ?? []]);
+      tf.dispose([value, idxT, subMask, subOld ?? [], subRef ?? [], subRho ?? []]);
       for (const [name, g] of Object.entries(grads)) {
         const prev = accum.get(name);
         accum.set(name, prev ? tf.add(prev, g) : g);
@@ -423,10 +499,12 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
       reward: g.total[j],
       rewards: Object.fromEntries(this.rewardNames.map((name, k) => [name, g.perFunction[k][j]])),
       advantage: adv.get(g)?.[j] ?? 0,
+      ...((c as { weightsVersion?: number }).weightsVersion !== undefined ? { weightsVersion: (c as { weightsVersion?: number }).weightsVersion } : {}),
     })));
   }
 
-  private warn(message: string): void {
+  /** Reports a warning: a `warning` event, and console.warn once per message unless `quiet`. */
+  protected warn(message: string): void {
     this.emit({ type: 'warning', message });
     if (!this.options.quiet && !warned.has(message)) {
       warned.add(message);
@@ -437,6 +515,11 @@ export class GrpoTrainer<S extends PromptSample = PromptSample> {
   private emit(e: TrainerEvent): void {
     this.onEvent?.(e);
   }
+}
+
+/** The oldest weights version any completion of a group was sampled from (0 for a completion that records none). */
+function rolloutVersion(g: Group<unknown>): number {
+  return Math.min(...g.completions.map((c) => (c as { weightsVersion?: number }).weightsVersion ?? 0));
 }
 
 /** Computes a scalar in a tidy scope and reads it back, leaving no tensor behind. */

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initBackend, readSafetensors, toTensor } from '@r1-ts/tensor-kernels';
 import { GrpoTrainer, groupRelativeAdvantages } from '@r1-ts/grpo';
+import type { TrainerEvent } from '@r1-ts/grpo';
 import { ToyPolicy, fractionB } from '../../grpo/src/testing/toy_policy';
 import { GspoTrainer, gspoDefaults, gspoObjective, gspoTokenObjective } from './index';
 
@@ -71,6 +72,25 @@ describe('GspoTrainer', () => {
     expect(c.options.importanceSampling).toBe('sequence_token');
     expect(c.options.epsilonLow).toBe(3e-4);
     [a, b, c].forEach((t) => t.dispose());
+    p.dispose();
+  });
+
+  it("says what changed: a GRPO config's beta and epsilons are warned about, not kept silently; resolved says GSPO", () => {
+    const p = new ToyPolicy();
+    const events: TrainerEvent[] = [];
+    const grpoConfig = { ...base, beta: 0.04, epsilonLow: 0.2, onEvent: (e: TrainerEvent) => events.push(e) };
+    const t = new GspoTrainer({ policy: p, ...grpoConfig });
+    expect(events[0]).toMatchObject({ type: 'resolved', objective: 'GSPO', options: { importanceSampling: 'sequence', beta: 0.04 } });
+    const warnings = events.flatMap((e) => (e.type === 'warning' ? [e.message] : []));
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/^GspoTrainer: epsilonLow 0.2 from your options replaces GSPO's default 0.0003/);
+    expect(warnings[1]).toMatch(/^GspoTrainer: beta 0.04 from your options replaces GSPO's default 0; .*no KL term/);
+    // GSPO-token is still GSPO: no warning for it.
+    const events2: TrainerEvent[] = [];
+    const u = new GspoTrainer({ policy: p, ...base, importanceSampling: 'sequence_token', onEvent: (e) => events2.push(e) });
+    expect(events2.filter((e) => e.type === 'warning')).toEqual([]);
+    expect(events2[0]).toMatchObject({ type: 'resolved', objective: 'GSPO-token' });
+    [t, u].forEach((x) => x.dispose());
     p.dispose();
   });
 

@@ -37,6 +37,8 @@ function withDefaults(overrides: PolicyLossOptions, importanceSampling: 'sequenc
  * s_i = exp(mean_t(logπ_θ − logπ_old)) and {@link gspoDefaults}; `overrides` replace any option
  * (warns once if they make the aggregation weight sequences by length).
  *
+ * @param inputs - As for `policyLoss`: `logp`, `oldLogp`, `mask` [N, T] and one advantage per sequence.
+ * @param overrides - Options that replace a GSPO default (`gspoDefaults`); an aggregation that weights sequences by length warns once.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -57,6 +59,8 @@ export function gspoObjective(inputs: PolicyLossInputs, overrides: PolicyLossOpt
  * log w_{i,t} = logπ_θ − sg(logπ_θ) + sg(log s_i), so each token's gradient is its own (useful when
  * advantages are later made per-token). With per-sequence advantages it equals GSPO exactly.
  *
+ * @param inputs - As for `policyLoss`: `logp`, `oldLogp`, `mask` [N, T] and one advantage per sequence.
+ * @param overrides - Options that replace a GSPO default (`gspoDefaults`).
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';

@@ -287,6 +287,7 @@ export function readSafetensors(path: string, onBytes?: (bytes: Uint8Array) => v
  *
  * @example
  * ```ts
+ * // no-run: reads a checkpoint directory
  * import { openSafetensors, type SafetensorsEntry } from '@r1-ts/tensor-kernels';
  * const file = openSafetensors('model.safetensors');
  * const entries: SafetensorsEntry[] = [...file.entries.values()];
@@ -308,6 +309,7 @@ export interface SafetensorsEntry {
  *
  * @example
  * ```ts
+ * // no-run: reads a checkpoint directory
  * import { openSafetensors } from '@r1-ts/tensor-kernels';
  * const file = openSafetensors('model-00001-of-00002.safetensors');
  * try {
@@ -327,7 +329,18 @@ export interface OpenSafetensors {
   close(): void;
 }
 
-/** Opens a safetensors file: reads and checks its header, keeps the descriptor for {@link OpenSafetensors.read}. */
+/**
+ * Opens a safetensors file: reads and checks its header, keeps the descriptor for {@link OpenSafetensors.read}.
+ *
+ * @example
+ * ```ts
+ * // no-run: reads a checkpoint file
+ * import { openSafetensors } from '@r1-ts/tensor-kernels';
+ * const file = openSafetensors('model.safetensors');
+ * const embed = file.read('model.embed_tokens.weight'); // only this tensor's bytes are read
+ * file.close();
+ * ```
+ */
 export function openSafetensors(path: string): OpenSafetensors {
   const fail = (why: string): never => {
     throw new CheckpointError(`${path}: ${why}`);

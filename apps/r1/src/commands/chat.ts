@@ -2,10 +2,11 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
 import type { BackendName } from '@r1-ts/tensor-kernels';
-import { loadCheckpoint, renderChat } from '@r1-ts/model';
+import { loadCheckpoint, openThinkSuffix } from '@r1-ts/model';
 import type { ChatMessage } from '@r1-ts/model';
 import { Engine } from '../serve/engine';
 import { ReasoningSplitter, splitReasoning } from '../serve/reasoning';
+import { checkpointProblem } from './checkpoint_dir';
 import { EXIT } from './exit';
 
 interface ChatFlags {
@@ -43,6 +44,12 @@ export function registerChat(program: Command): void {
     .option('--system <text>', 'system prompt')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
     .action(async (ckpt: string, flags: ChatFlags) => {
+      const problem = checkpointProblem(ckpt);
+      if (problem) {
+        console.error(`r1 chat: ${problem}`);
+        process.exitCode = EXIT.config;
+        return;
+      }
       let loaded;
       try {
         await initBackend({ backend: flags.backend, quiet: true });
@@ -84,8 +91,11 @@ export function registerChat(program: Command): void {
         }
         history.push({ role: 'user', content: line });
         let prompt: number[];
+        let opensThink: boolean;
         try {
-          prompt = tokenizer.encode(renderChat(history));
+          const text = tokenizer.applyChatTemplate(history, { addGenerationPrompt: true });
+          prompt = tokenizer.encode(text);
+          opensThink = openThinkSuffix(text) !== '';
         } catch (e) {
           console.log(`(${(e as Error).message})`);
           history.pop();
@@ -100,7 +110,7 @@ export function registerChat(program: Command): void {
           rl.prompt();
           continue;
         }
-        const splitter = new ReasoningSplitter();
+        const splitter = new ReasoningSplitter({ inReasoning: opensThink });
         let inReasoning = false;
         const show = (d: { reasoning?: string; content?: string }) => {
           if (d.reasoning) {
@@ -123,7 +133,7 @@ export function registerChat(program: Command): void {
         show(splitter.end());
         generation = null;
         process.stdout.write(`${color && inReasoning ? RESET : ''}${res.finishReason === 'abort' ? ' [stopped]' : ''}\n`);
-        history.push({ role: 'assistant', content: splitReasoning(res.text).content });
+        history.push({ role: 'assistant', content: splitReasoning(res.text, { inReasoning: opensThink }).content });
         rl.prompt();
       }
       rl.close();

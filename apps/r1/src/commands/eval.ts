@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { checkpointProblem, runOfCheckpoint } from './checkpoint_dir';
+import type { RunEvalDefaults } from './checkpoint_dir';
 import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
 import type { BackendName } from '@r1-ts/tensor-kernels';
 import { loadCheckpoint } from '@r1-ts/model';
@@ -24,9 +26,16 @@ interface EvalFlags {
   json?: boolean;
 }
 
+/** Flags whose default comes from the run a checkpoint belongs to (run.json), when it is inside one. */
+const FROM_RUN = [
+  'digits', 'promptStyle', 'problems', 'seed', 'k', 'temperature', 'topP', 'maxTokens',
+] as const satisfies readonly (keyof EvalFlags & keyof RunEvalDefaults)[];
+
 /**
  * `r1 eval CKPT` (in process) or `r1 eval --endpoint URL --model NAME` (any OpenAI-compatible server):
- * pass@1 / cons@k on held-out problems of a task. Same seed → same samples on both paths.
+ * pass@1 / cons@k on held-out problems of a task. Same seed → same samples on both paths. A checkpoint
+ * of a run (`runs/<name>/<stage>/ckpt-<step>`) is evaluated on that run's own task, held-out split and
+ * eval sampling (read from `runs/<name>/run.json`) unless flags say otherwise.
  *
  * @example
  * ```ts
@@ -45,23 +54,38 @@ export function registerEval(program: Command): void {
     .option('--model <name>', 'model id at the endpoint (default: the first of GET /models)')
     .option('--api-key <key>', 'API key (default: $OPENAI_API_KEY)')
     .option('--task <name>', 'addition', 'addition')
-    .option('--digits <n>', 'operand digits', '3')
-    .option('--prompt-style <style>', "question ('What is 47+85?') | bare ('47+85=', as the demo trains)", 'question')
-    .option('--problems <n>', 'held-out problems', '100')
-    .option('--k <n>', 'samples per problem', '4')
-    .option('--seed <n>', 'problem split and sampling seed', '0')
-    .option('--temperature <t>', 'sampling temperature (R1 §3: 0.6)', '0.6')
-    .option('--top-p <p>', 'nucleus sampling (R1 §3: 0.95)', '0.95')
-    .option('--max-tokens <n>', 'completion budget', '64')
+    .option('--digits <n>', 'operand digits (default: the run\'s, else 3)', '3')
+    .option('--prompt-style <style>', "question ('What is 47+85?') | bare ('47+85=', as the demo trains) (default: the run's)", 'question')
+    .option('--problems <n>', "held-out problems (default: the run's)", '100')
+    .option('--k <n>', "samples per problem (default: the run's)", '4')
+    .option('--seed <n>', "problem split and sampling seed (default: the run's)", '0')
+    .option('--temperature <t>', "sampling temperature (R1 §3: 0.6; default: the run's)", '0.6')
+    .option('--top-p <p>', "nucleus sampling (R1 §3: 0.95; default: the run's)", '0.95')
+    .option('--max-tokens <n>', "completion budget (default: the run's)", '64')
     .option('--concurrency <n>', 'requests in flight (--endpoint)', '8')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu (in process)', 'auto')
     .option('--json', 'print the result as JSON')
-    .action(async (ckpt: string | undefined, flags: EvalFlags) => {
+    .action(async (ckpt: string | undefined, flags: EvalFlags, command: Command) => {
       const fail = (message: string) => {
         console.error(`r1 eval: ${message}`);
         process.exitCode = EXIT.config;
       };
       if (Boolean(ckpt) === Boolean(flags.endpoint)) return fail('give either a checkpoint directory or --endpoint URL');
+      if (ckpt) {
+        const problem = checkpointProblem(ckpt);
+        if (problem) return fail(problem);
+        const run = runOfCheckpoint(ckpt);
+        if (run) {
+          // Flags left at their defaults take the run's values; the ones given on the command line win.
+          const taken = FROM_RUN.filter((key) => command.getOptionValueSource(key) !== 'cli');
+          for (const key of taken) (flags as unknown as Record<string, string>)[key] = String(run[key]);
+          if (taken.length) {
+            console.error(`r1 eval: evaluating on the run's own task (${run.root}/run.json): addition, ${flags.digits} digits, `
+              + `${flags.promptStyle} prompts, ${flags.problems} held-out problems, seed ${flags.seed}, k ${flags.k}, T ${flags.temperature}, `
+              + `top-p ${flags.topP}, max tokens ${flags.maxTokens}; flags override`);
+          }
+        }
+      }
       const ints: Record<string, [string, number]> = { digits: [flags.digits, 1], problems: [flags.problems, 1], k: [flags.k, 1], seed: [flags.seed, -(2 ** 30)], 'max-tokens': [flags.maxTokens, 1], concurrency: [flags.concurrency, 1] };
       for (const [name, [raw, min]] of Object.entries(ints)) {
         if (!Number.isInteger(Number(raw)) || Number(raw) < min) return fail(`--${name} must be an integer >= ${min}, got ${raw}`);
@@ -88,8 +112,20 @@ export function registerEval(program: Command): void {
           samples = await sampleEndpoint({ baseURL: flags.endpoint, model: name, apiKey: flags.apiKey, concurrency: Number(flags.concurrency) }, problems, settings);
         } else {
           await initBackend({ backend: flags.backend, quiet: true });
-          const { model, tokenizer } = loadCheckpoint(ckpt!);
-          if (!tokenizer) return fail(`${ckpt}: no tokenizer.json`);
+          let loaded;
+          try {
+            loaded = loadCheckpoint(ckpt!);
+          } catch (e) {
+            // A checkpoint that does not load (bad config, corrupt weights) is invalid input: exit 2.
+            await disposeBackend();
+            return fail((e as Error).message);
+          }
+          const { model, tokenizer } = loaded;
+          if (!tokenizer) {
+            model.dispose();
+            await disposeBackend();
+            return fail(`${ckpt}: no tokenizer.json`);
+          }
           name = ckpt!;
           samples = await sampleInProcess(model, tokenizer, problems, settings);
           model.dispose();
@@ -101,7 +137,7 @@ export function registerEval(program: Command): void {
         return;
       }
       const result = scoreSamples(problems, samples);
-      const task = `${flags.task} (digits ${flags.digits}, T ${temperature}, top-p ${topP}, seed ${settings.seed})`;
+      const task = `${flags.task} (digits ${flags.digits}, ${flags.promptStyle} prompts, T ${temperature}, top-p ${topP}, seed ${settings.seed})`;
       console.log(flags.json ? JSON.stringify({ model: name, task: flags.task, ...result }) : formatEval(name, task, result));
     });
 }

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CheckpointError, ConfigError, disposeBackend } from '@r1-ts/tensor-kernels';
-import { resolveRecipeConfig, runRecipe } from '@r1-ts/pipeline';
+import { resolveRecipeConfig, runRecipe, stageLabel } from '@r1-ts/pipeline';
 import type { RecipeConfig } from '@r1-ts/pipeline';
 import { progressReporter } from './progress';
 import { EXIT } from './exit';
@@ -39,6 +39,19 @@ export function configFromFlags(flags: RunFlags): RecipeConfig {
   return resolveRecipeConfig(flags.preset, file, overrides);
 }
 
+/** The backend and GEMM the run used, from its run.json (`wasm, 2 thread(s); GEMM: BLAS (…); fused kernels: C`), or null. */
+function backendLine(runDir: string): string | null {
+  try {
+    const { backend } = JSON.parse(readFileSync(join(runDir, 'run.json'), 'utf8')) as { backend?: { name?: string; threads?: number; gemm?: string; reason?: string } };
+    if (!backend?.name) return null;
+    // The reason ends with what ran the GEMM and the fused kernels; the earlier part says why this backend.
+    const at = backend.reason?.indexOf('GEMM:') ?? -1;
+    return `${backend.name}, ${backend.threads ?? 1} thread(s); ${at >= 0 ? backend.reason!.slice(at) : `GEMM: ${backend.gemm ?? 'builtin'}`}`;
+  } catch {
+    return null;
+  }
+}
+
 /** `r1 run`: the whole R1 recipe. */
 export function registerRun(program: Command): void {
   program
@@ -62,9 +75,13 @@ export function registerRun(program: Command): void {
         started = true;
         const summary = await runRecipe(config, { out, resume: Boolean(flags.resume), onEvent: progressReporter() });
         console.log(`\nrun directory: ${summary.runDir}  (${summary.wallSeconds.toFixed(0)} s)`);
-        console.log('stage            pass@1   cons@k   format');
+        const backend = backendLine(summary.runDir);
+        if (backend) console.log(`backend: ${backend}`);
+        // The stage id (the directory name) and the name the report gives it (`rl-all` = final).
+        console.log('stage                                  pass@1   cons@k   format');
         for (const [stage, r] of Object.entries(summary.eval)) {
-          console.log(`${stage.padEnd(16)} ${(r.passAt1 * 100).toFixed(1).padStart(6)}%  ${(r.consAtK * 100).toFixed(1).padStart(6)}%  ${(r.formatRate * 100).toFixed(1).padStart(6)}%`);
+          const name = stageLabel(stage) === stage ? stage : `${stage} (${stageLabel(stage)})`;
+          console.log(`${name.padEnd(38)} ${(r.passAt1 * 100).toFixed(1).padStart(6)}%  ${(r.consAtK * 100).toFixed(1).padStart(6)}%  ${(r.formatRate * 100).toFixed(1).padStart(6)}%`);
         }
         if (summary.report) console.log(`report: ${summary.report}`);
       } catch (e) {

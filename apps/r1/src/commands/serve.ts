@@ -3,6 +3,7 @@ import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
 import type { BackendName } from '@r1-ts/tensor-kernels';
 import { loadCheckpoint } from '@r1-ts/model';
 import { startServer } from '../serve/server';
+import { checkpointProblem } from './checkpoint_dir';
 import { EXIT } from './exit';
 
 interface ServeFlags {
@@ -40,6 +41,8 @@ export function registerServe(program: Command): void {
       const maxBatch = Number(flags.maxBatch);
       if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port must be an integer in [0, 65535], got ${flags.port}`);
       if (!Number.isInteger(maxBatch) || maxBatch < 1) return fail(`--max-batch must be a positive integer, got ${flags.maxBatch}`);
+      const problem = checkpointProblem(ckpt);
+      if (problem) return fail(problem);
       let loaded;
       try {
         await initBackend({ backend: flags.backend, quiet: true });
