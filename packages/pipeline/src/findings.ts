@@ -1,6 +1,14 @@
 import type { EvalResult } from './evaluate';
 
-/** One of R1's findings as the demo checks it on a run's held-out evaluation. */
+/**
+ * One of R1's findings as the demo checks it on a run's held-out evaluation.
+ *
+ * @example
+ * ```ts
+ * import type { Finding } from '@r1-ts/pipeline';
+ * const f: Finding = { id: 2, claim: 'reasoning RL > cold start by ≥ 10 points', holds: true, detail: 'reasoning-rl 73.9% vs cold-start 36.7% + 10' };
+ * ```
+ */
 export interface Finding {
   id: number;
   /** What R1 reports, in words. */
@@ -11,7 +19,15 @@ export interface Finding {
   detail: string;
 }
 
-/** Margins of the findings (pass@1 and format rate as fractions). */
+/**
+ * Margins of the findings (pass@1 and format rate as fractions).
+ *
+ * @example
+ * ```ts
+ * import { FINDING_MARGINS } from '@r1-ts/pipeline';
+ * console.log(FINDING_MARGINS.distillOverStudentRl); // 0.2: the distilled student must lead by 20 points
+ * ```
+ */
 export const FINDING_MARGINS = { rlOverColdStart: 0.1, distillOverStudentRl: 0.2, formatAfterRl: 0.95 } as const;
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
@@ -54,7 +70,15 @@ export function recipeFindings(evals: Record<string, EvalResult>): Finding[] {
   ];
 }
 
-/** Mean, sample standard deviation and minimum of a list (sd 0 for one value). */
+/**
+ * Mean, sample standard deviation and minimum of a list (sd 0 for one value).
+ *
+ * @example
+ * ```ts
+ * import { meanSdMin } from '@r1-ts/pipeline';
+ * console.log(meanSdMin([0.7, 0.8, 0.9])); // { mean: 0.8, sd: 0.1, min: 0.7, n: 3 } (up to rounding)
+ * ```
+ */
 export function meanSdMin(xs: readonly number[]): { mean: number; sd: number; min: number; n: number } {
   const n = xs.length;
   const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, n);
@@ -65,6 +89,12 @@ export function meanSdMin(xs: readonly number[]): { mean: number; sd: number; mi
 /**
  * Standard error of a pass@1 estimate from its per-problem pass rates (between-problem variance
  * over n problems); at most 0.5/√n whatever k is.
+ *
+ * @example
+ * ```ts
+ * import { passAt1StandardError } from '@r1-ts/pipeline';
+ * console.log(passAt1StandardError([1, 0, 0.5, 1])); // per-problem pass rates over k samples
+ * ```
  */
 export function passAt1StandardError(perProblem: readonly number[]): number {
   return meanSdMin(perProblem).sd / Math.sqrt(Math.max(1, perProblem.length));

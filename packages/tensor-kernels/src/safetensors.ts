@@ -377,6 +377,17 @@ export function openSafetensors(path: string): OpenSafetensors {
   }
 }
 
+/**
+ * One tensor to write: a tfjs tensor, or raw values with their dtype and shape (e.g. bf16 data).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { serializeSafetensors, type TensorToWrite } from '@r1-ts/tensor-kernels';
+ * const tensors: Record<string, TensorToWrite> = { w: tf.ones([2, 2]), step: { dtype: 'I32', shape: [], data: [3] } };
+ * const bytes = serializeSafetensors(tensors);
+ * ```
+ */
 export type TensorToWrite =
   | tf.Tensor
   | { dtype: SafetensorsDtype; shape: number[]; data: Float32Array | Int32Array | ArrayLike<number> };

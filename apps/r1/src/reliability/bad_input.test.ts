@@ -503,7 +503,7 @@ describe('HTTP requests to r1 serve', () => {
     expectApiError(await chat(body), 413, { code: 'request_too_large', message: /request body exceeds 65536 bytes/ });
   });
   it('GET on the completions route → 405', async () => expectApiError(await send('GET', '/v1/chat/completions'), 405, { code: 'method_not_allowed', message: /GET is not allowed on \/v1\/chat\/completions; use POST/ }));
-  it('unknown route → 404', async () => expectApiError(await send('POST', '/v1/completions', '{}'), 404, { code: 'not_found', message: /no route for POST \/v1\/completions/ }));
+  it('unknown route → 404', async () => expectApiError(await send('POST', '/v1/embeddings', '{}'), 404, { code: 'not_found', message: /no route for POST \/v1\/embeddings/ }));
   it('the server still answers after every bad request', async () => {
     const r = await send('GET', '/health');
     expect(r.status).toBe(200);

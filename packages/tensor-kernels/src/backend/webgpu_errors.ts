@@ -11,7 +11,8 @@ import { R1Error } from '../errors';
  * @example
  * ```ts
  * import { WebGPUError } from '@r1-ts/tensor-kernels';
- * try { await model.step(); } catch (e) { if (e instanceof WebGPUError) console.error(e.message); }
+ * import * as tf from '@tensorflow/tfjs';
+ * try { tf.matMul(tf.ones([2, 2]), tf.ones([2, 2])).dataSync(); } catch (e) { if (e instanceof WebGPUError) console.error(e.message); }
  * ```
  */
 export class WebGPUError extends R1Error {

@@ -5,6 +5,15 @@ import { fail } from './fused';
  * A low-rank (or any) update added to one linear layer's output: given the layer's input rows
  * `x2` [N, in], returns [N, out] to add to x2·Wᵀ. `@r1-ts/lora` attaches these to the weight
  * variables of a model; the model code does not know about them.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import type { LinearAdapter } from '@r1-ts/tensor-kernels';
+ * const a = tf.randomNormal([2, 4]); // [r, in]
+ * const b = tf.zeros([3, 2]); // [out, r]
+ * const lowRank: LinearAdapter = (x2) => tf.matMul(tf.matMul(x2, a, false, true), b, false, true) as tf.Tensor2D; // [N, out]
+ * ```
  */
 export type LinearAdapter = (x2: tf.Tensor2D) => tf.Tensor2D;
 
@@ -31,7 +40,16 @@ export function setLinearAdapter(weight: tf.Tensor, adapter: LinearAdapter | nul
   else adapters.delete(weight);
 }
 
-/** The adapter attached to `weight`, if adapters are enabled and one is attached. */
+/**
+ * The adapter attached to `weight`, if adapters are enabled and one is attached.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { linearAdapterOf } from '@r1-ts/tensor-kernels';
+ * console.log(linearAdapterOf(tf.eye(2))); // undefined: nothing attached
+ * ```
+ */
 export function linearAdapterOf(weight: tf.Tensor): LinearAdapter | undefined {
   return adaptersEnabled ? adapters.get(weight) : undefined;
 }
