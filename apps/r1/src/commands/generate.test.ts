@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@r1-ts/tensor-kernels';
 import { CharTokenizer, DenseModel, loadPretrained, savePretrained } from '@r1-ts/model';
 import type { CausalLM } from '@r1-ts/model';
+import { LoraModel, saveAdapter } from '@r1-ts/lora';
 import { samplingDefaults } from './generate';
 
 const root = resolve(__dirname, '../../../..');
@@ -75,6 +76,29 @@ describe('r1 generate', () => {
     expect(jc.prompt_ids).toEqual(chatPrompt);
     expect(jc.token_ids).toEqual(greedy(model, chatPrompt, 6, tok.special.eos));
     expect(d.stdout).toBe(`${ja.text}\n`);
+    model.dispose();
+  });
+
+  it('--adapter applies a PEFT adapter: greedy output is the adapted model\'s, a bad adapter dir exits 2', async () => {
+    const { model } = loadPretrained(ckpt);
+    const base = greedy(model, tok.encode('abc 12'), 6, tok.special.eos);
+    const lora = LoraModel.attach(model, { r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj', 'down_proj'] }, { seed: 3 });
+    // B = 0 at init: move it off zero so the adapter changes the model.
+    for (const [name, v] of lora.namedAdapterParameters()) if (name.includes('lora_B')) v.assign(tf.randomNormal(v.shape, 0, 2, 'float32', 7));
+    const adapterDir = join(dir, 'adapter');
+    saveAdapter(lora, adapterDir);
+    const ids = tok.encode('abc 12');
+    const adapted = greedy(model, ids, 6, tok.special.eos);
+    const [r, missing] = await Promise.all([
+      r1(['generate', '--model', ckpt, '--adapter', adapterDir, '--prompt-ids', ids.join(','), '--json', '--backend', 'cpu']),
+      r1(['generate', '--model', ckpt, '--adapter', join(dir, 'no-such-adapter'), '--prompt-ids', ids.join(','), '--backend', 'cpu']),
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).token_ids).toEqual(adapted);
+    expect(adapted).not.toEqual(base); // the adapter matters, so the check above can fail
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/--adapter .*no-such-adapter/);
+    lora.dispose();
     model.dispose();
   });
 

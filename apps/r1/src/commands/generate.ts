@@ -2,11 +2,14 @@ import type { Command } from 'commander';
 import { ConfigError, disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
 import type { BackendName } from '@r1-ts/tensor-kernels';
 import { generate, loadPretrained } from '@r1-ts/model';
+import { loadAdapter } from '@r1-ts/lora';
 import type { ChatMessage } from '@r1-ts/model';
 import { checkpointProblem } from './checkpoint_dir';
 import { EXIT } from './exit';
 
 interface GenerateFlags {
+  /** A PEFT LoRA adapter directory applied on the model (ours or one PEFT wrote). */
+  adapter?: string;
   model: string;
   prompt?: string;
   promptIds?: string;
@@ -78,6 +81,7 @@ export function registerGenerate(program: Command): void {
     .option('--top-p <p>', 'nucleus sampling (default: generation_config, else 1)')
     .option('--seed <s>', 'sampling seed', '0')
     .option('--json', 'print one JSON line {"text", "token_ids", "prompt_ids"}')
+    .option('--adapter <dir>', 'a PEFT LoRA adapter directory (adapter_config.json + adapter_model.safetensors) applied on the model')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
     .action(async (flags: GenerateFlags) => {
       const usage = (message: string) => {
@@ -102,6 +106,14 @@ export function registerGenerate(program: Command): void {
         loaded = loadPretrained(flags.model);
       } catch (e) {
         return usage((e as Error).message);
+      }
+      if (flags.adapter !== undefined) {
+        try {
+          loadAdapter(loaded.model, flags.adapter); // hooks the adapted linear layers; disposed with the process
+        } catch (e) {
+          loaded.model.dispose();
+          return usage(`--adapter ${flags.adapter}: ${(e as Error).message}`);
+        }
       }
       const { model, tokenizer, generationConfig } = loaded;
       try {
