@@ -2,7 +2,7 @@
 // model with rule rewards on a JSONL/Parquet dataset, through LoRA (default) or full fine-tuning.
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, CheckpointError, disposeBackend, initBackend, writeFileAtomic, writeSafetensors, type BackendName } from '@r1-ts/tensor-kernels';
+import { ConfigError, initBackend, writeFileAtomic, writeSafetensors, type BackendName } from '@r1-ts/tensor-kernels';
 import { DeepSeekPolicy, generate, loadPretrained, openThinkSuffix, savePretrained } from '@r1-ts/model';
 import {
   DiskWeightSync, EnginePolicy, GrpoTrainer, LoraWeightSync, parseEngineFlags, type GrpoTrainerState, type Policy, type RewardFunction,
@@ -13,10 +13,9 @@ import {
   type RewardFunction as SampleReward, type RewardSample,
 } from '@r1-ts/rewards';
 import type { DatasetSample } from '@r1-ts/tasks';
-import { EXIT } from './exit';
 import { progressReporter } from './progress';
 import {
-  MetricsLog, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
+  MetricsLog, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
   restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
 import { R1_SYSTEM_PROMPT, grpoRecipeSchema, parseRecipe, readRecipeFile, totalSteps, type GrpoRecipe } from './train_recipe';
@@ -152,21 +151,7 @@ export function registerGrpo(program: Command): void {
     .option('--max-staleness <n>', 'weight versions a rollout may lag behind the trainer (0 = synchronous)')
     .option('--engine-api <api>', 'openai (vLLM, r1 serve) | sglang')
     .option('--engine-model <id>', "the servers' model id (vLLM --served-model-name, r1 serve --name)")
-    .action(async (flags: TrainFlags) => {
-      try {
-        await runGrpo(flags);
-      } catch (e) {
-        if (e instanceof ConfigError || e instanceof CheckpointError || (e as { code?: string })?.code === 'E_DATASET') {
-          console.error(`r1 grpo: ${(e as Error).message}`);
-          process.exitCode = e instanceof CheckpointError ? EXIT.failure : EXIT.config;
-        } else {
-          console.error(`r1 grpo: failed: ${(e as Error)?.stack ?? String(e)}`);
-          process.exitCode = EXIT.failure;
-        }
-      } finally {
-        await disposeBackend();
-      }
-    });
+    .action((flags: TrainFlags) => runTrainCommand('grpo', () => runGrpo(flags)));
 }
 
 async function runGrpo(flags: TrainFlags): Promise<void> {

@@ -3,14 +3,13 @@
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Command } from 'commander';
-import { CheckpointError, ConfigError, Rng, disposeBackend, initBackend, writeFileAtomic, writeSafetensors, type BackendName, type RngState } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, Rng, initBackend, writeFileAtomic, writeSafetensors, type BackendName, type RngState } from '@r1-ts/tensor-kernels';
 import { AdamW, clipGradNorm, collate, valueAndNamedGrads, type Tokenizer } from '@r1-ts/model';
 import type { DatasetSample } from '@r1-ts/tasks';
-import { EXIT } from './exit';
 import { recipeFromFlags, saveDtype, type TrainFlags } from './grpo';
 import { progressReporter } from './progress';
 import {
-  MetricsLog, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
+  MetricsLog, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
   restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
 import { parseRecipe, sftRecipeSchema, totalSteps, type SftRecipe } from './train_recipe';
@@ -56,21 +55,7 @@ export function registerSft(program: Command): void {
     .option('--system-prompt <text>', 'system prompt (default none)')
     .option('--save-dtype <dtype>', 'dtype of saved full checkpoints: bf16 | f32', 'bf16')
     .option('--backend <name>', 'tfjs backend (auto, wasm, cpu, ...)', 'auto')
-    .action(async (flags: TrainFlags) => {
-      try {
-        await runSft(flags);
-      } catch (e) {
-        if (e instanceof ConfigError || e instanceof CheckpointError || (e as { code?: string })?.code === 'E_DATASET') {
-          console.error(`r1 sft: ${(e as Error).message}`);
-          process.exitCode = e instanceof CheckpointError ? EXIT.failure : EXIT.config;
-        } else {
-          console.error(`r1 sft: failed: ${(e as Error)?.stack ?? String(e)}`);
-          process.exitCode = EXIT.failure;
-        }
-      } finally {
-        await disposeBackend();
-      }
-    });
+    .action((flags: TrainFlags) => runTrainCommand('sft', () => runSft(flags)));
 }
 
 function checkSftRecipe(r: SftRecipe): void {

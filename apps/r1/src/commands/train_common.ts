@@ -3,11 +3,12 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CheckpointError, ConfigError, readSafetensors, writeFileAtomic, writeSafetensors } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, disposeBackend, readSafetensors, writeFileAtomic, writeSafetensors } from '@r1-ts/tensor-kernels';
 import type { StoredTensor } from '@r1-ts/tensor-kernels';
 import { loadPretrained, savePretrained, type CausalLM, type Tokenizer } from '@r1-ts/model';
 import { LoraModel, loadAdapter, saveAdapter } from '@r1-ts/lora';
 import { loadDataset, type DatasetSample } from '@r1-ts/tasks';
+import { EXIT } from './exit';
 
 /** The checkpoint directories of a run (`checkpoint-<step>`, TRL's name), highest step last. */
 export function checkpoints(out: string): { step: number; dir: string }[] {
@@ -175,5 +176,25 @@ export function checkSameRecipe(out: string, recipe: Record<string, unknown>): v
   if (a !== b) {
     const keys = [...new Set([...Object.keys(saved.recipe), ...Object.keys(recipe)])].filter((k) => JSON.stringify(saved.recipe[k]) !== JSON.stringify(recipe[k]));
     throw new ConfigError(`--resume: the recipe differs from the run's run.json in ${keys.join(', ')}; resume with the same settings`, keys);
+  }
+}
+
+/**
+ * Runs `r1 <name>`'s body with the CLI's exit-code contract: invalid config, flags or data (nothing
+ * written) → 2 with the message; a bad checkpoint or a runtime failure → 1; the backend is always disposed.
+ */
+export async function runTrainCommand(name: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof CheckpointError || (e as { code?: string })?.code === 'E_DATASET') {
+      console.error(`r1 ${name}: ${(e as Error).message}`);
+      process.exitCode = e instanceof CheckpointError ? EXIT.failure : EXIT.config;
+    } else {
+      console.error(`r1 ${name}: failed: ${(e as Error)?.stack ?? String(e)}`);
+      process.exitCode = EXIT.failure;
+    }
+  } finally {
+    await disposeBackend();
   }
 }
