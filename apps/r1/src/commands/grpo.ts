@@ -15,7 +15,7 @@ import {
 import type { DatasetSample } from '@r1-ts/tasks';
 import { progressReporter } from './progress';
 import {
-  MetricsLog, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
+  MetricsLog, checkRequiredPaths, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
   restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
 import { R1_SYSTEM_PROMPT, grpoRecipeSchema, parseRecipe, readRecipeFile, totalSteps, type GrpoRecipe } from './train_recipe';
@@ -92,9 +92,7 @@ export function recipeFromFlags<T>(flags: TrainFlags, parse: (raw: Record<string
 
 /** The checks that need more than one field, and the required ones. */
 function checkGrpoRecipe(r: GrpoRecipe): void {
-  if (!r.model_name_or_path) throw new ConfigError('the model is missing: pass --model DIR or set model_name_or_path', ['model_name_or_path']);
-  if (!r.dataset_name) throw new ConfigError('the dataset is missing: pass --dataset FILE or set dataset_name', ['dataset_name']);
-  if (!r.output_dir) throw new ConfigError('the output directory is missing: pass --output DIR or set output_dir', ['output_dir']);
+  checkRequiredPaths(r);
   const batch = r.per_device_train_batch_size * r.gradient_accumulation_steps;
   if (batch % r.num_generations !== 0) {
     throw new ConfigError(`per_device_train_batch_size × gradient_accumulation_steps (${batch}) must be a multiple of num_generations (${r.num_generations})`, ['per_device_train_batch_size']);

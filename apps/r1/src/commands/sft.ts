@@ -9,10 +9,10 @@ import type { DatasetSample } from '@r1-ts/tasks';
 import { recipeFromFlags, saveDtype, type TrainFlags } from './grpo';
 import { progressReporter } from './progress';
 import {
-  MetricsLog, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
+  MetricsLog, checkRequiredPaths, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
   restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
-import { parseRecipe, sftRecipeSchema, totalSteps, type SftRecipe } from './train_recipe';
+import { parseRecipe, sftRecipeSchema, totalSteps } from './train_recipe';
 
 /** What an SFT checkpoint's trainer_state.json holds. */
 interface SftState {
@@ -58,15 +58,9 @@ export function registerSft(program: Command): void {
     .action((flags: TrainFlags) => runTrainCommand('sft', () => runSft(flags)));
 }
 
-function checkSftRecipe(r: SftRecipe): void {
-  if (!r.model_name_or_path) throw new ConfigError('the model is missing: pass --model DIR or set model_name_or_path', ['model_name_or_path']);
-  if (!r.dataset_name) throw new ConfigError('the dataset is missing: pass --dataset FILE or set dataset_name', ['dataset_name']);
-  if (!r.output_dir) throw new ConfigError('the output directory is missing: pass --output DIR or set output_dir', ['output_dir']);
-}
-
 async function runSft(flags: TrainFlags): Promise<void> {
   const recipe = recipeFromFlags(flags, (raw, source) => parseRecipe(sftRecipeSchema, raw, source));
-  checkSftRecipe(recipe);
+  checkRequiredPaths(recipe);
   const dtype = saveDtype(flags.saveDtype);
   const out = resolve(recipe.output_dir!);
   const resumeFrom = prepareOutput(out, Boolean(flags.resume));

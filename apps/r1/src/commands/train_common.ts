@@ -198,3 +198,10 @@ export async function runTrainCommand(name: string, run: () => Promise<void>): P
     await disposeBackend();
   }
 }
+
+/** The three paths every training command needs, from the flags or the recipe; ConfigError naming the missing one. */
+export function checkRequiredPaths(r: { model_name_or_path?: string; dataset_name?: string; output_dir?: string }): void {
+  if (!r.model_name_or_path) throw new ConfigError('the model is missing: pass --model DIR or set model_name_or_path', ['model_name_or_path']);
+  if (!r.dataset_name) throw new ConfigError('the dataset is missing: pass --dataset FILE or set dataset_name', ['dataset_name']);
+  if (!r.output_dir) throw new ConfigError('the output directory is missing: pass --output DIR or set output_dir', ['output_dir']);
+}

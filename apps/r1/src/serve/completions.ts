@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { Tokenizer } from '@r1-ts/model';
 import { choiceSeed } from './engine';
 import type { Engine, SequenceResult } from './engine';
-import { ApiError } from './schema';
+import { ApiError, validateBody } from './schema';
 
 const ids = z.array(z.number().int().min(0)).min(1);
 
@@ -98,7 +98,7 @@ export async function runTokenRequest(engine: Engine, r: TokenRequest, signal: A
  * ```
  */
 export function parseCompletionsRequest(body: unknown, tokenizer: Tokenizer): TokenRequest & { tokenIds: boolean; returnTokenIds: boolean; logprobs: boolean } {
-  const b = validate(completionsSchema, body);
+  const b = validateBody(completionsSchema, body);
   const stop = typeof b.stop === 'string' ? [b.stop] : (b.stop ?? []);
   return {
     model: b.model,
@@ -128,7 +128,7 @@ export function parseCompletionsRequest(body: unknown, tokenizer: Tokenizer): To
  * ```
  */
 export function parseGenerateRequest(body: unknown, tokenizer: Tokenizer): TokenRequest & { logprobs: boolean } {
-  const b = validate(generateSchema, body);
+  const b = validateBody(generateSchema, body);
   if ((b.text === undefined) === (b.input_ids === undefined)) {
     throw new ApiError(400, 'give exactly one of `text` and `input_ids`', { param: 'input_ids', code: 'invalid_value' });
   }
@@ -207,20 +207,4 @@ function toPrompts(p: string | number[] | string[] | number[][], tokenizer: Toke
   if (typeof p === 'string') return { prompts: [encode(p)], single: true };
   if (p.length > 0 && typeof p[0] === 'number') return { prompts: [p as number[]], single: true };
   return { prompts: (p as (string | number[])[]).map((x) => (typeof x === 'string' ? encode(x) : x)), single: false };
-}
-
-function validate<T extends z.ZodTypeAny>(schema: T, body: unknown): z.output<T> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'the request body must be a JSON object', { code: 'invalid_body' });
-  }
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const param = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-    const got = issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], body);
-    throw new ApiError(400, `${param || 'body'}: ${issue.message} (got ${JSON.stringify(got) ?? 'nothing'})`, {
-      param: param || null, code: issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value',
-    });
-  }
-  return result.data;
 }

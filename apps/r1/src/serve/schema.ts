@@ -82,20 +82,7 @@ export interface ChatRequest {
  * ```
  */
 export function parseChatRequest(body: unknown): ChatRequest {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ApiError(400, 'the request body must be a JSON object', { code: 'invalid_body' });
-  }
-  const result = schema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const param = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-    const got = issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], body);
-    throw new ApiError(400, `${param || 'body'}: ${issue.message} (got ${JSON.stringify(got) ?? 'nothing'})`, {
-      param: param || null,
-      code: issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value',
-    });
-  }
-  const r = result.data;
+  const r = validateBody(schema, body);
   return {
     model: r.model,
     messages: r.messages.map((m) => ({
@@ -111,4 +98,26 @@ export function parseChatRequest(body: unknown): ChatRequest {
     stream: r.stream ?? false,
     includeUsage: r.stream_options?.include_usage ?? false,
   };
+}
+
+/**
+ * Checks a JSON request body against a zod schema: not an object → 400 `invalid_body`; the first
+ * issue → 400 naming its path (`messages[0].role`), the value sent and `invalid_type`/`invalid_value`.
+ * Shared by every route of r1 serve.
+ */
+export function validateBody<T extends z.ZodTypeAny>(schema: T, body: unknown): z.output<T> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ApiError(400, 'the request body must be a JSON object', { code: 'invalid_body' });
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const param = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+    const got = issue.path.reduce<unknown>((o, k) => (o as Record<PropertyKey, unknown> | undefined)?.[k as PropertyKey], body);
+    throw new ApiError(400, `${param || 'body'}: ${issue.message} (got ${JSON.stringify(got) ?? 'nothing'})`, {
+      param: param || null,
+      code: issue.code === 'invalid_type' ? 'invalid_type' : 'invalid_value',
+    });
+  }
+  return result.data;
 }
