@@ -31,6 +31,8 @@ const isPosInt = (v: unknown): v is number => typeof v === 'number' && Number.is
  * Checks a DSA config (the MLA fields, then the indexer's) and throws a {@link ConfigError} naming the
  * first bad field, its value and what was expected.
  *
+ * @param config - The DSA config to check: the MLA fields plus `index_n_heads`, `index_head_dim`, `index_topk`.
+ *
  * @example
  * ```ts
  * import { validateDsaConfig } from '@r1-ts/attention-dsa';

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, Rng, applyRope, layerNorm } from '@r1-ts/tensor-kernels';
+import { Module, Rng, applyRope, layerNorm, linear } from '@r1-ts/tensor-kernels';
 import { ropeTables } from '@r1-ts/attention-mla';
 import type { PositionOptions } from '@r1-ts/attention-mla';
 import type { DsaConfig } from './config';
 import { validateDsaConfig } from './config';
-import { linear } from './linear';
 
 /** Half-split RoPE on the first dr dims of the last axis, the rest passed through (rope-first, golden §4.6). */
 function ropeFirst(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor, dr: number): tf.Tensor {
@@ -48,6 +47,13 @@ export class Indexer extends Module {
   /** LayerNorm ε of the key (1e-6). */
   readonly kNormEps = 1e-6;
 
+  /**
+   * Builds the indexer's projections (`wq_b`, `wk`, `k_norm`, `weights_proj`) from a checked DSA config.
+   *
+   * @param config - The DSA config (checked by {@link validateDsaConfig}): `q_lora_rank`, the `index_*` sizes, the RoPE fields.
+   * @param rng - Source of the initial weights. Default `new Rng(0)`.
+   * @param initStd - Standard deviation of the normal initialisation of the projections. Default 0.02.
+   */
   constructor(config: DsaConfig, rng: Rng = new Rng(0), initStd = 0.02) {
     super(rng);
     validateDsaConfig(config);

@@ -4,6 +4,8 @@ import * as tf from '@tensorflow/tfjs';
  * Identity in the forward pass, zero gradient in the backward pass: the indexer's inputs and KL targets
  * are constants for its loss (V3.2-Exp §2.1).
  *
+ * @param x - Any tensor; returned as a copy through which no gradient flows.
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';

@@ -4,6 +4,11 @@ import * as tf from '@tensorflow/tfjs';
  * Which keys each query may consider: 1 where key s ≤ the query's position (query i of Sq sits at
  * Sk − Sq + i) and s is not padding, else 0. Returns [B, Sq, Sk] float32.
  *
+ * @param B - Batch size.
+ * @param Sq - Number of queries (the last Sq of the Sk positions).
+ * @param Sk - Number of keys (cached prefix plus the new tokens).
+ * @param keyMask - [B, Sk] 1 for real tokens, 0 for padding; absent or null: every key is real.
+ *
  * @example
  * ```ts
  * import { causalAllowed } from '@r1-ts/attention-dsa';
@@ -27,6 +32,7 @@ export function causalAllowed(B: number, Sq: number, Sk: number, keyMask?: tf.Te
  *
  * @param scores - [B, Sq, Sk] index scores
  * @param allowed - [B, Sq, Sk] 1 where a key may be chosen (see {@link causalAllowed})
+ * @param k - How many keys to keep per query (`index_topk`); the output width.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -57,6 +63,9 @@ export function selectTopK(scores: tf.Tensor, allowed: tf.Tensor, k: number): tf
 
 /**
  * The selected set as a 0/1 mask [B, Sq, Sk] from top-k indices [B, Sq, k] (−1 slots ignored).
+ *
+ * @param indices - [B, Sq, k] int32 key indices from {@link selectTopK}, −1 in unused slots.
+ * @param Sk - Number of keys: the mask's last dimension.
  *
  * @example
  * ```ts

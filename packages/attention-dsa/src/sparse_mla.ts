@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { Rng, applyRope, hasFusedKernel, indexerTopK, sparseAttention } from '@r1-ts/tensor-kernels';
+import { Rng, applyRope, effectiveLinearWeight, hasFusedKernel, indexerTopK, linear, sparseAttention } from '@r1-ts/tensor-kernels';
 import { Mla, ropeTables } from '@r1-ts/attention-mla';
 import type { MlaForwardOptions, MlaMaskOptions, MlaProjection, PositionOptions } from '@r1-ts/attention-mla';
 import { DsaCache } from './cache';
@@ -7,7 +7,6 @@ import type { DsaConfig } from './config';
 import { validateDsaConfig } from './config';
 import { Indexer } from './indexer';
 import { indexerKl, stopGradient } from './kl';
-import { linear } from './linear';
 import { causalAllowed, selectTopK, selectionMask } from './select';
 
 /**
@@ -86,6 +85,13 @@ export class SparseMla extends Mla {
   override readonly config: DsaConfig;
   readonly indexer: Indexer;
 
+  /**
+   * Builds the MLA projections and the lightning indexer from a checked DSA config.
+   *
+   * @param config - The DSA config (checked by {@link validateDsaConfig}): the MLA fields plus the indexer's `index_*` sizes.
+   * @param rng - Source of the initial weights, shared by the attention and its indexer. Default `new Rng(0)`.
+   * @param initStd - Standard deviation of the normal initialisation of the projections. Default 0.02.
+   */
   constructor(config: DsaConfig, rng: Rng = new Rng(0), initStd = 0.02) {
     validateDsaConfig(config);
     super(config, rng, initStd);
@@ -176,11 +182,12 @@ export class SparseMla extends Mla {
     const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, qk_rope_head_dim: dr, v_head_dim: dv, hidden_size: D } = this.config;
     return tf.tidy(() => {
       const R = this.qProj.shape[1] as number;
-      const [wqNope, wqPe] = tf.split(tf.reshape(this.qProj, [H, dn + dr, R]), [dn, dr], 1) as tf.Tensor3D[]; // [H, dn, R], [H, dr, R]
-      const [wUK, wUV] = tf.split(tf.reshape(this.kvBProj, [H, dn + dv, C]), [dn, dv], 1) as tf.Tensor3D[]; // [H, dn, C], [H, dv, C]
+      // Effective weights (W + ΔW with a LoRA adapter attached): the folded products bypass `linear`.
+      const [wqNope, wqPe] = tf.split(tf.reshape(effectiveLinearWeight(this.qProj), [H, dn + dr, R]), [dn, dr], 1) as tf.Tensor3D[]; // [H, dn, R], [H, dr, R]
+      const [wUK, wUV] = tf.split(tf.reshape(effectiveLinearWeight(this.kvBProj), [H, dn + dv, C]), [dn, dv], 1) as tf.Tensor3D[]; // [H, dn, C], [H, dv, C]
       const wqLat = tf.matMul(wUK, wqNope, true, false); // [H, C, R]
       const wq = tf.reshape(tf.concat([wqLat, wqPe], 1), [H * (C + dr), R]) as tf.Tensor2D;
-      const wOh = tf.transpose(tf.reshape(this.oProj, [D, H, dv]), [1, 0, 2]) as tf.Tensor3D; // [H, D, dv]
+      const wOh = tf.transpose(tf.reshape(effectiveLinearWeight(this.oProj), [D, H, dv]), [1, 0, 2]) as tf.Tensor3D; // [H, D, dv]
       const wo = tf.reshape(tf.transpose(tf.matMul(wOh, wUV), [1, 0, 2]), [D, H * C]) as tf.Tensor2D; // [D, H·C]
       return { wq, wo };
     });

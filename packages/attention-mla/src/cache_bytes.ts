@@ -5,6 +5,8 @@ import { validateMlaConfig } from './config';
  * Bytes one MLA layer caches per token in float32: the latent c (kv_lora_rank) plus the shared roped
  * key k_pe (qk_rope_head_dim), 4 bytes each (V3 §2.1.1).
  *
+ * @param config - The MLA config; only `kv_lora_rank` and `qk_rope_head_dim` matter.
+ *
  * @example
  * ```ts
  * import { kvCacheBytesPerToken } from '@r1-ts/attention-mla';
@@ -22,6 +24,8 @@ export function kvCacheBytesPerToken(config: MlaConfig): number {
 /**
  * Bytes a standard multi-head attention layer with the same heads and head widths caches per token in
  * float32: full keys H·(dn + dr) plus values H·dv, 4 bytes each. Compare with {@link kvCacheBytesPerToken}.
+ *
+ * @param config - The MLA config; `num_attention_heads`, `qk_nope_head_dim`, `qk_rope_head_dim` and `v_head_dim` matter.
  *
  * @example
  * ```ts

@@ -50,6 +50,8 @@ function fail(field: string, value: unknown, expected: string): never {
  * Checks an MLA config and throws a {@link ConfigError} naming the first bad field, its value and
  * what was expected (negative or fractional sizes, odd RoPE width, bad YaRN block, …).
  *
+ * @param config - The MLA config to check, in Hugging Face `config.json` names.
+ *
  * @example
  * ```ts
  * import { validateMlaConfig } from '@r1-ts/attention-mla';

@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, Rng, applyRope, attention, attentionWeights, rmsNorm, softmaxScale } from '@r1-ts/tensor-kernels';
+import { Module, Rng, applyRope, attention, attentionWeights, effectiveLinearWeight, linear, linearLowRankOf, rmsNorm, softmaxScale } from '@r1-ts/tensor-kernels';
 import { MlaCache } from './cache';
 import type { MlaConfig } from './config';
 import { validateMlaConfig } from './config';
-import { linear } from './linear';
 import type { PositionOptions } from './positions';
 import { resolvePositions, ropeTables } from './positions';
 
@@ -72,6 +71,9 @@ export interface MlaProjection {
  * - {@link Mla.prefill} / {@link Mla.decode}: caches only (c, k_pe) per token and decodes in latent
  *   space with kv_b_proj absorbed into the query and the output.
  *
+ * Every projection goes through tensor-kernels' `linear`, so LoRA adapters attach by these names; the
+ * absorbed form applies an adapter on kv_b_proj to the per-head blocks it folds (low-rank for LoRA).
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -101,6 +103,11 @@ export class Mla extends Module {
   /** o_proj [D, H·dv]. */
   readonly oProj: tf.Variable;
 
+  /**
+   * @param config - The attention sizes (validated here): `hidden_size` D, heads H, `q_lora_rank`, `kv_lora_rank` C, head widths dn/dr/dv, RoPE and YaRN settings.
+   * @param rng - Seeded generator of the projections' initial values. Default `new Rng(0)`.
+   * @param initStd - Standard deviation of the normal init of every projection (norm weights start at 1). Default 0.02, DeepSeek-V3's `initializer_range`.
+   */
   constructor(config: MlaConfig, rng: Rng = new Rng(0), initStd = 0.02) {
     super(rng);
     validateMlaConfig(config);
@@ -229,19 +236,45 @@ export class Mla extends Module {
   protected absorbedQuery(p: Pick<MlaProjection, 'qNope' | 'qPe'>): tf.Tensor4D {
     const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
     const [B, T] = p.qNope.shape as number[];
-    const wUK = tf.slice(tf.reshape(this.kvBProj, [H, dn + dv, C]), [0, 0, 0], [-1, dn, -1]) as tf.Tensor3D; // [H, dn, C]
+    const { w: wUK, lowRank } = this.kvBHeads('k'); // [H, dn, C]
     const qn = tf.transpose(tf.reshape(p.qNope, [B * T, H, dn]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, dn]
-    const qLat = tf.reshape(tf.transpose(tf.matMul(qn, wUK), [1, 0, 2]), [B, T, H, C]); // [B, T, H, C]
+    let qLatH = tf.matMul(qn, wUK); // [H, B·T, C]
+    if (lowRank) {
+      // q·ΔW_UK[h] = scale·(q·B_UK[h])·A: two thin products, no dense ΔW.
+      const qb = tf.matMul(qn, lowRank.b); // [H, B·T, r]
+      const qba = tf.matMul(tf.reshape(qb, [H * B * T, -1]) as tf.Tensor2D, lowRank.a); // [H·B·T, C]
+      qLatH = tf.add(qLatH, tf.mul(tf.reshape(qba, [H, B * T, C]), lowRank.scale));
+    }
+    const qLat = tf.reshape(tf.transpose(qLatH, [1, 0, 2]), [B, T, H, C]); // [B, T, H, C]
     return tf.concat([qLat, p.qPe], -1) as tf.Tensor4D; // [B, T, H, C+dr]
+  }
+
+  /**
+   * kv_b_proj's per-head blocks for the absorbed form, W_UK [H, dn, C] (`k`) or W_UV [H, dv, C] (`v`).
+   * With a LoRA adapter attached, also its factors' matching blocks B [H, dn|dv, r] and A [r, C], so
+   * ΔW = scale·B·A is applied low-rank; any other adapter is folded into W densely (call inside a tidy).
+   */
+  private kvBHeads(part: 'k' | 'v'): { w: tf.Tensor3D; lowRank?: { b: tf.Tensor3D; a: tf.Tensor2D; scale: number } } {
+    const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
+    const [from, size] = part === 'k' ? [0, dn] : [dn, dv];
+    const heads = (m: tf.Tensor, cols: number) => tf.slice(tf.reshape(m, [H, dn + dv, cols]), [0, from, 0], [-1, size, -1]) as tf.Tensor3D;
+    const lr = linearLowRankOf(this.kvBProj);
+    if (!lr) return { w: heads(effectiveLinearWeight(this.kvBProj), C) };
+    return { w: heads(this.kvBProj, C), lowRank: { b: heads(lr.b, lr.b.shape[1]), a: lr.a, scale: lr.scale } };
   }
 
   /** The latent context [B, T, H, C] back to y [B, T, D]: o_h = W_UV[h]·ctx_h, then o_proj (call inside a tidy). */
   protected absorbedOutput(ctx: tf.Tensor): tf.Tensor3D {
     const { num_attention_heads: H, kv_lora_rank: C, qk_nope_head_dim: dn, v_head_dim: dv } = this.config;
     const [B, T] = ctx.shape as number[];
-    const wUV = tf.slice(tf.reshape(this.kvBProj, [H, dn + dv, C]), [0, dn, 0], [-1, dv, -1]) as tf.Tensor3D; // [H, dv, C]
+    const { w: wUV, lowRank } = this.kvBHeads('v'); // [H, dv, C]
     const ctxH = tf.transpose(tf.reshape(ctx, [B * T, H, C]), [1, 0, 2]) as tf.Tensor3D; // [H, B·T, C]
-    const oh = tf.matMul(ctxH, wUV, false, true); // [H, B·T, dv]
+    let oh = tf.matMul(ctxH, wUV, false, true); // [H, B·T, dv]
+    if (lowRank) {
+      // ctx·ΔW_UV[h]ᵀ = scale·(ctx·Aᵀ)·B_UV[h]ᵀ.
+      const ca = tf.reshape(tf.matMul(tf.reshape(ctxH, [H * B * T, C]) as tf.Tensor2D, lowRank.a, false, true), [H, B * T, -1]); // [H, B·T, r]
+      oh = tf.add(oh, tf.mul(tf.matMul(ca, lowRank.b, false, true), lowRank.scale)); // [H, B·T, dv]
+    }
     const o = tf.reshape(tf.transpose(oh, [1, 0, 2]), [B, T, H * dv]); // [B, T, H·dv]
     return linear(o, this.oProj) as tf.Tensor3D; // [B, T, D]
   }

@@ -24,6 +24,10 @@ export interface PositionOptions {
 /**
  * The per-token positions of a [B, S] call: one shared list [S], or per-row lists [B][S].
  *
+ * @param B - Batch size of the call.
+ * @param S - Number of new tokens per row in the call.
+ * @param opts - `positions` (per-row [B][S] numbers or a [B, S] tensor) or `startPos` (first position shared by all rows, default 0: positions startPos … startPos+S−1).
+ *
  * @example
  * ```ts
  * import { resolvePositions } from '@r1-ts/attention-mla';
@@ -47,6 +51,11 @@ export function resolvePositions(B: number, S: number, opts: PositionOptions = {
 /**
  * RoPE cos/sin tables for a [B, S] call: [S, d/2] when rows share positions, [B, S, d/2] otherwise
  * (both layouts are accepted by `applyRope`). d = `qk_rope_head_dim`; YaRN frequencies per golden §4.2.
+ *
+ * @param config - `qk_rope_head_dim` d, `rope_theta`, `rope_scaling` (YaRN or null) and `max_position_embeddings`.
+ * @param B - Batch size of the call.
+ * @param S - Number of new tokens per row.
+ * @param opts - Positions as for {@link resolvePositions}: explicit `positions` or a shared `startPos` (default 0).
  *
  * @example
  * ```ts

@@ -34,6 +34,10 @@ export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
  * (float32, PEFT's tensor names), each written atomically (temporary file, then rename).
  * `peft.PeftModel.from_pretrained(base, dir)`, transformers' `load_adapter` and vLLM read it.
  *
+ * @param lora - The adapted model whose A/B matrices and config are written.
+ * @param dir - Target directory (created if missing); the two files inside are replaced atomically.
+ * @param options - `baseModel`: the base model's name or path, written as `base_model_name_or_path` (default null).
+ *
  * @example
  * ```ts
  * import { saveAdapter, type LoraModel } from '@r1-ts/lora';
@@ -54,6 +58,8 @@ export function saveAdapter(lora: LoraModel, dir: string, options: { baseModel?:
 
 /**
  * Reads a PEFT adapter directory's config (validated: see {@link loraConfigFromPeft}).
+ *
+ * @param dir - A PEFT adapter directory; its `adapter_config.json` is read.
  *
  * @example
  * ```ts
@@ -78,6 +84,10 @@ export function readAdapterConfig(dir: string): LoraConfig {
  * layers, then every `lora_A`/`lora_B` tensor is checked — present for each adapted layer, of shape
  * [r, in] / [out, r], no tensor for a layer the model lacks — before any value is assigned. Errors
  * name the file and tensor. The model's weights are frozen while the returned LoraModel is alive.
+ *
+ * @param model - The base model to adapt (anything with `namedParameters()`); its weights are not changed.
+ * @param dir - A PEFT adapter directory with `adapter_config.json` and `adapter_model.safetensors`.
+ * @param options - `seed` for the random init the loaded values then overwrite (default 0).
  *
  * @example
  * ```ts
@@ -114,6 +124,10 @@ export function loadAdapter(model: NamedParameters, dir: string, options: { seed
 /**
  * Assigns A/B values from name → tensor (PEFT names, with or without PEFT's `.default` adapter
  * segment); every problem is collected and thrown as one CheckpointError before anything is assigned.
+ *
+ * @param lora - The adapted model whose A/B variables receive the values.
+ * @param tensors - Tensor name → stored tensor, e.g. from `readSafetensors`: A [r, in], B [out, r] per adapted layer.
+ * @param source - File named in error messages, e.g. the adapter's safetensors path.
  *
  * @example
  * ```ts

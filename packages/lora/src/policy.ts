@@ -42,6 +42,11 @@ export interface BasePolicy<P = unknown, S = unknown, O = unknown, C = unknown, 
 export class LoraPolicy<P = unknown, S = unknown, O = unknown, C = unknown, B = unknown> {
   private frozen = false;
 
+  /**
+   * @param base - The policy over the full model (its sampling, log-probs and chat template are reused).
+   * @param lora - The adapters attached to that model; only their variables are trained.
+   * @param role - `policy` (default): adapters on and trainable; `reference`: adapters off and nothing trainable (what `clone()` returns).
+   */
   constructor(
     /** The model's own policy (tokenizer, generation, log-probs). */
     readonly base: BasePolicy<P, S, O, C, B>,

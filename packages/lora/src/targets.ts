@@ -22,6 +22,22 @@ export interface LinearTarget {
 // PEFT's `all-linear` leaves out too.
 const NOT_LINEAR = /(^|\.)(embed_tokens|wte|wpe|embeddings?|shared_head\.head|lm_head|embed_out|output)$/;
 
+/**
+ * Why a 2-D weight of `parameters` is no nn.Linear in transformers' modelling (so PEFT can never adapt
+ * it and neither do we, keeping adapters interchangeable), or null. DeepSeek V2/V3/V3.2 in
+ * transformers ≥ 5: the MoE router is a bare parameter (`TopkRouter.weight`), the routed experts are
+ * fused 3-D parameters (`Experts.gate_up_proj`/`down_proj`), and the MTP layer (the one holding
+ * `eh_proj`) is dropped on load.
+ */
+function notPeftLinear(module: string, parameters: Map<string, tf.Variable>, mtpLayers: Set<string>): string | null {
+  const expert = /^(.*\.mlp)\.experts\.\d+\.(gate|up|down)_proj$/.exec(module);
+  if (expert) return 'a routed MoE expert (transformers fuses the experts into 3-D parameters, which target_modules cannot select)';
+  const router = /^(.*\.mlp)\.gate$/.exec(module);
+  if (router && parameters.has(`${router[1]}.experts.0.gate_proj.weight`)) return 'the MoE router (a bare parameter in transformers, no nn.Linear)';
+  for (const layer of mtpLayers) if (module.startsWith(`${layer}.`)) return 'in the multi-token-prediction layer (transformers does not load it)';
+  return null;
+}
+
 /** PEFT's rule: a name target matches a module whose name equals it or ends in `.<target>`. */
 function matchesName(module: string, target: string): boolean {
   return module === target || module.endsWith(`.${target}`);
@@ -36,8 +52,13 @@ function matches(module: string, spec: string[] | string): boolean {
 /**
  * The linear layers of `parameters` (a Module's `namedParameters()`) that `config` targets, in
  * parameter order. Every 2-D `*.weight` counts as a linear layer except embeddings and the output
- * head (`lm_head`), which `all-linear` skips as PEFT does but an explicit name may still pick.
+ * head (`lm_head`), which `all-linear` skips as PEFT does but an explicit name may still pick, and
+ * weights that are no nn.Linear in transformers (DeepSeek's MoE router, routed experts and MTP
+ * layer), which nothing selects.
  * Throws ConfigError naming every target module that matched nothing (with the modules that exist).
+ *
+ * @param parameters - A model's named parameters (`namedParameters()`), HF names → variables.
+ * @param config - `target_modules` (`all-linear`, a list of module names, or a regex string) and `exclude_modules` (the same forms, or null).
  *
  * @example
  * ```ts
@@ -48,10 +69,15 @@ function matches(module: string, spec: string[] | string): boolean {
  * ```
  */
 export function resolveTargets(parameters: Map<string, tf.Variable>, config: Pick<LoraConfig, 'target_modules' | 'exclude_modules'>): LinearTarget[] {
+  const mtpLayers = new Set([...parameters.keys()].filter((n) => n.endsWith('.eh_proj.weight')).map((n) => n.slice(0, -'.eh_proj.weight'.length)));
   const linears: LinearTarget[] = [];
+  const unreachable = new Map<string, string>(); // module → why PEFT cannot adapt it
   for (const [name, weight] of parameters) {
     if (!name.endsWith('.weight') || weight.rank !== 2) continue;
-    linears.push({ module: name.slice(0, -'.weight'.length), weight });
+    const module = name.slice(0, -'.weight'.length);
+    const why = notPeftLinear(module, parameters, mtpLayers);
+    if (why) unreachable.set(module, why);
+    else linears.push({ module, weight });
   }
   const spec = config.target_modules;
   const excluded = (m: string) => config.exclude_modules !== null && matches(m, config.exclude_modules);
@@ -66,7 +92,9 @@ export function resolveTargets(parameters: Map<string, tf.Variable>, config: Pic
     const missing = (Array.isArray(spec) ? spec : [spec]).filter((t) => !chosen.some((l) => (Array.isArray(spec) ? matchesName(l.module, t) : true)));
     if (missing.length) {
       const names = [...new Set(linears.map((l) => l.module.split('.').pop()))].join(', ');
-      throw new ConfigError(`target_modules: ${missing.map((m) => JSON.stringify(m)).join(', ')} not found in the model; its linear layers are named ${names || '(none)'}`, ['target_modules']);
+      const skipped = [...unreachable].find(([m]) => matches(m, Array.isArray(spec) ? missing : spec));
+      const why = skipped ? ` (${skipped[0]} is ${skipped[1]})` : '';
+      throw new ConfigError(`target_modules: ${missing.map((m) => JSON.stringify(m)).join(', ')} not found in the model${why}; its linear layers are named ${names || '(none)'}`, ['target_modules']);
     }
   }
   chosen = chosen.filter((l) => !excluded(l.module));

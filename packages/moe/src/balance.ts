@@ -76,6 +76,8 @@ export interface ExpertLoadStats {
 /**
  * Summarises expert loads (see {@link ExpertLoadStats}).
  *
+ * @param loads - Tokens routed to each expert, one count per expert (e.g. a step's `expertLoads`); length = number of experts.
+ *
  * @example
  * ```ts
  * import { expertLoadStats } from '@r1-ts/moe';
@@ -113,6 +115,9 @@ export class ExpertLoadTracker {
   /** Batches added since the last reset. */
   batches = 0;
 
+  /**
+   * @param numExperts - Number of routed experts whose loads are accumulated (`n_routed_experts`); each `add` must give that many counts.
+   */
   constructor(readonly numExperts: number) {
     if (!Number.isInteger(numExperts) || numExperts < 1) throw new RangeError(`numExperts must be a positive integer, got ${numExperts}`);
     this.counts = new Float64Array(numExperts);

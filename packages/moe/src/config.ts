@@ -110,6 +110,8 @@ export function initStd(config: { initializer_range?: number }): number {
  * Checks every MoE field and their relations; throws a {@link ConfigError} naming the field, the
  * value and what was expected. Returns the config typed.
  *
+ * @param config - The MoE sizes and routing settings to check (`hidden_size`, `n_routed_experts`, `num_experts_per_tok`, `n_group`, `topk_group`, `moe_intermediate_size`, scoring and bias fields), in Hugging Face `config.json` names.
+ *
  * @example
  * ```ts
  * import { validateMoeConfig } from '@r1-ts/moe';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Module, swiglu } from '@r1-ts/tensor-kernels';
+import { ConfigError, Module, linear, linearAdapterOf, siluMul, swiglu } from '@r1-ts/tensor-kernels';
 import type { Rng } from '@r1-ts/tensor-kernels';
 import { initStd, requireInt } from './config';
 import type { DenseMlpConfig } from './config';
@@ -23,6 +23,10 @@ export class Expert extends Module {
   readonly upProj: tf.Variable;
   readonly downProj: tf.Variable;
 
+  /**
+   * @param config - `hidden_size` D and `intermediate_size` F of this SwiGLU MLP: gate/up projections [F, D], down projection [D, F].
+   * @param rng - Seeded generator of the three projections' initial values.
+   */
   constructor(config: DenseMlpConfig, rng: Rng) {
     super(rng);
     if (typeof config !== 'object' || config === null) throw new ConfigError(`MLP config must be an object, got ${String(config)}`);
@@ -34,9 +38,22 @@ export class Expert extends Module {
     this.downProj = this.param('down_proj.weight', [D, I], { normal: std });
   }
 
-  /** x [..., D] → [..., D]. */
+  /**
+   * Whether a linear adapter (LoRA) is attached to one of the three projections: then the forward goes
+   * through tensor-kernels' `linear`, which applies it, instead of the fused kernel.
+   */
+  get adapted(): boolean {
+    return linearAdapterOf(this.gateProj) !== undefined || linearAdapterOf(this.upProj) !== undefined || linearAdapterOf(this.downProj) !== undefined;
+  }
+
+  /** x [..., D] → [..., D]: the fused SwiGLU kernel, or three `linear`s when an adapter is attached. */
   forward(x: tf.Tensor): tf.Tensor {
-    return swiglu(x, this.gateProj, this.upProj, this.downProj);
+    if (!this.adapted) return swiglu(x, this.gateProj, this.upProj, this.downProj);
+    return tf.tidy(() => {
+      const g = linear(x, this.gateProj); // [..., I]
+      const u = linear(x, this.upProj); // [..., I]
+      return linear(siluMul(g, u), this.downProj); // [..., D]
+    });
   }
 }
 

@@ -50,6 +50,10 @@ export class Gate extends Module {
   readonly eScoreCorrectionBias: tf.Variable | null;
   readonly config: MoeConfig;
 
+  /**
+   * @param config - The MoE config: the router weight is [n_routed_experts, hidden_size]; scoring function, groups and `routed_scaling_factor` decide the top-k selection.
+   * @param rng - Seeded generator of the router weight's initial values (the same seed gives the same weights).
+   */
   constructor(config: MoeConfig, rng: Rng) {
     super(rng);
     this.config = validateMoeConfig(config);

@@ -49,7 +49,9 @@ export interface MoeOutput {
  * `shared_experts` (one SwiGLU of width ns·Im), so `namedParameters('mlp.')` gives the checkpoint
  * names. On cpu and wasm all experts run in one fused kernel (rows grouped by expert in place, two
  * GEMMs per expert, the weighted combine accumulated into y) with a fused backward: no loop over
- * tokens, no capacity limit, no dropped tokens.
+ * tokens, no capacity limit, no dropped tokens. Experts carrying a linear adapter (LoRA) run through
+ * `linear` instead: adapted shared experts beside the fused routed ones; an adapted routed expert
+ * sends the layer down the composite path.
  *
  * @example
  * ```ts
@@ -70,6 +72,10 @@ export class MoE extends Module {
   /** The fused shared experts; null when `n_shared_experts` is 0. */
   readonly sharedExperts: Expert | null;
 
+  /**
+   * @param config - The MoE config (validated here): router and `n_routed_experts` routed experts of width `moe_intermediate_size`, plus `n_shared_experts` always-on experts.
+   * @param rng - Seeded generator of all router and expert weights, drawn in a fixed order so a seed reproduces the layer.
+   */
   constructor(config: MoeConfig, rng: Rng) {
     super(rng);
     this.config = validateMoeConfig(config);
@@ -98,8 +104,8 @@ export class MoE extends Module {
       const flat = tf.reshape(x, [T, D]) as tf.Tensor2D; // [T, D]
       const routing = this.gate.route(flat);
       for (const e of routing.indices) expertLoad[e]++;
-      const y = hasMoeKernels()
-        ? fusedExperts(flat, routing.topkWeight, routing.topkIdx, this.experts, this.sharedExperts) // [T, D], V3 eq. 12
+      const y = hasMoeKernels() && !this.experts.some((e) => e.adapted)
+        ? this.expertsFused(flat, routing) // [T, D], V3 eq. 12
         : this.expertsComposite(flat, routing); // [T, D]
       return {
         y: tf.reshape(y, [B, S, D]) as tf.Tensor3D,
@@ -109,6 +115,16 @@ export class MoE extends Module {
       };
     });
     return { ...out, expertLoad };
+  }
+
+  /**
+   * The routed experts (and the shared ones) in the fused kernel; shared experts carrying a LoRA
+   * adapter run beside it through `linear`, so the routed experts keep the fused path.
+   */
+  private expertsFused(flat: tf.Tensor2D, routing: Routing): tf.Tensor {
+    const shared = this.sharedExperts;
+    if (!shared?.adapted) return fusedExperts(flat, routing.topkWeight, routing.topkIdx, this.experts, shared); // [T, D]
+    return tf.add(fusedExperts(flat, routing.topkWeight, routing.topkIdx, this.experts, null), shared.forward(flat)); // [T, D]
   }
 
   /**

@@ -15,7 +15,32 @@ import { fail } from './fused';
  * const lowRank: LinearAdapter = (x2) => tf.matMul(tf.matMul(x2, a, false, true), b, false, true) as tf.Tensor2D; // [N, out]
  * ```
  */
-export type LinearAdapter = (x2: tf.Tensor2D) => tf.Tensor2D;
+export type LinearAdapter = ((x2: tf.Tensor2D) => tf.Tensor2D) & {
+  /**
+   * The adapter as low-rank factors of a weight update, ΔW = scale·B·A [out, in] (LoRA), for code
+   * that folds W into other matrices (MLA's absorbed decode). Without it,
+   * {@link effectiveLinearWeight} runs the adapter on the identity.
+   */
+  lowRank?: () => LowRankUpdate;
+};
+
+/**
+ * A low-rank weight update ΔW = scale·B·A [out, in] (LoRA's form, without dropout).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import type { LowRankUpdate } from '@r1-ts/tensor-kernels';
+ * const u: LowRankUpdate = { a: tf.ones([2, 4]), b: tf.zeros([3, 2]), scale: 2 }; // ΔW [3, 4] = 0
+ * ```
+ */
+export interface LowRankUpdate {
+  /** A [r, in]. */
+  a: tf.Tensor2D;
+  /** B [out, r]. */
+  b: tf.Tensor2D;
+  scale: number;
+}
 
 // Keyed by the weight tensor itself, so a model's forward needs no change to be adapted and two
 // models sharing HF parameter names never see each other's adapters.
@@ -24,6 +49,9 @@ let adaptersEnabled = true;
 
 /**
  * Attaches `adapter` to the linear layer whose weight is `weight` (or detaches it with `null`).
+ *
+ * @param weight - The layer's weight tensor [out, in] (the key: the same object `linear` receives).
+ * @param adapter - The adapter to apply, or null to detach.
  *
  * @example
  * ```ts
@@ -43,6 +71,8 @@ export function setLinearAdapter(weight: tf.Tensor, adapter: LinearAdapter | nul
 /**
  * The adapter attached to `weight`, if adapters are enabled and one is attached.
  *
+ * @param weight - A linear layer's weight tensor.
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -55,8 +85,66 @@ export function linearAdapterOf(weight: tf.Tensor): LinearAdapter | undefined {
 }
 
 /**
+ * The weight `linear` effectively applies: W, or W + ΔW [out, in] when an adapter is attached (and
+ * enabled). For code that folds a projection's weight into other matrices instead of calling
+ * {@link linear} (MLA's absorbed decode, DSA's latent form), so adapters still count there.
+ * Returns `weight` itself when nothing is attached (do not dispose it then).
+ *
+ * @param weight - A linear layer's weight W [out, in].
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { effectiveLinearWeight, setLinearAdapter } from '@r1-ts/tensor-kernels';
+ * const w = tf.variable(tf.eye(2));
+ * setLinearAdapter(w, (x2) => tf.mul(x2, 0.5) as tf.Tensor2D);
+ * effectiveLinearWeight(w).print(); // [[1.5, 0], [0, 1.5]]
+ * ```
+ */
+export function effectiveLinearWeight(weight: tf.Tensor): tf.Tensor {
+  const adapter = linearAdapterOf(weight);
+  if (!adapter) return weight;
+  return tf.tidy(() => {
+    // adapter(I) [in, out] is ΔWᵀ: row i is the update's response to the i-th unit input.
+    let delta: tf.Tensor; // [out, in]
+    if (adapter.lowRank) {
+      const { a, b, scale } = adapter.lowRank();
+      delta = tf.mul(tf.matMul(b, a), scale); // [out, r]·[r, in]
+    } else delta = tf.transpose(adapter(tf.eye(weight.shape[1]!) as tf.Tensor2D));
+    return tf.add(weight, delta);
+  });
+}
+
+/**
+ * The low-rank factors of the adapter attached to `weight` (if enabled and it offers them, as LoRA
+ * does): code folding W into other matrices can apply scale·B·A as two thin products instead of a
+ * dense ΔW [out, in].
+ *
+ * @param weight - A linear layer's weight W [out, in] (the tensor the adapter was attached to).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { linearLowRankOf } from '@r1-ts/tensor-kernels';
+ * console.log(linearLowRankOf(tf.eye(2))); // undefined: nothing attached
+ * ```
+ */
+export function linearLowRankOf(weight: tf.Tensor): LowRankUpdate | undefined {
+  return linearAdapterOf(weight)?.lowRank?.();
+}
+
+/** @internal Sets whether adapters apply and returns the previous mode (activation checkpointing replays it). */
+export function setLinearAdaptersEnabled(enabled: boolean): boolean {
+  const before = adaptersEnabled;
+  adaptersEnabled = enabled;
+  return before;
+}
+
+/**
  * Runs `fn` with every linear adapter switched off (the base model: GRPO's KL reference under
  * LoRA), restoring the previous state afterwards, also when `fn` throws.
+ *
+ * @param fn - The work to run on the base model; its result is returned.
  *
  * @example
  * ```ts
