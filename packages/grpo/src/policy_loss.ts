@@ -203,7 +203,10 @@ function checkShapes(x: PolicyLossInputs): number {
 /**
  * The clipped group-relative policy objective (R1 eq. 1–2; GSPO eq. 5–7; golden §4.8):
  *
- *   L_{i,t} = −min(w·Â_i, clip(w, 1−ε_low, 1+ε_high)·Â_i) + β·(e^{ref−logp} − (ref−logp) − 1)
+ * $$
+ * L_{i,t} = -\min\bigl(w\,\hat A_i,\; \operatorname{clip}(w,\, 1-\varepsilon_{\text{low}},\, 1+\varepsilon_{\text{high}})\,\hat A_i\bigr)
+ *   + \beta\bigl(e^{\text{ref}-\text{logp}} - (\text{ref}-\text{logp}) - 1\bigr)
+ * $$
  *
  * with w per `importanceSampling`, aggregated per `lossType`, every denominator guarded by max(1, ·).
  * Differentiable with respect to `logp` (old, ref and Â are constants). Call it inside

@@ -49,6 +49,11 @@ export interface ScoredRewards {
  * Scores completions with every reward function (awaited in parallel) and combines them with the
  * weights, as TRL does (a null reward is skipped, like its NaN-sum).
  *
+ * @param fns - The reward functions; each is called as `fn(completion, sample)` and may return a number, null (no opinion) or a promise of either.
+ * @param weights - One weight per function (same length as `fns`), multiplied into its reward before summing.
+ * @param completions - The completions to score, one per sample.
+ * @param samples - The sample (prompt, gold answer, tests, …) each completion answers; same length as `completions`.
+ *
  * @example
  * ```ts
  * import { scoreCompletions } from '@r1-ts/grpo';

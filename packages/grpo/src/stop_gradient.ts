@@ -9,6 +9,8 @@ const identityNoGrad = tf.customGrad(((x: tf.Tensor) => ({
 /**
  * sg(x): the value of `x`, through which no gradient flows (used by GSPO-token, SPEC-R1 §2).
  *
+ * @param x - Any tensor; returned unchanged in value and shape, with a zero gradient.
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';

@@ -34,6 +34,13 @@ export interface GrpoTrainerState {
   orderRng: RngState;
   /** Sampling stream. */
   sampleRng: RngState;
+  /**
+   * Async mode: the next step's prompts, whose rollouts were being generated when the state was
+   * taken (dataset indices, already past `cursor`), and the sampling stream as it was when they were
+   * dispatched. Those rollouts are lost with the process, so a resumed trainer regenerates them for
+   * its first step: it trains on the prompt sequence an uninterrupted run does. Absent or null: none.
+   */
+  inFlight?: { indices: number[]; sampleRng: RngState } | null;
   /** The reference model: the trainer step it was copied from the policy at (0 = construction), or null without one. */
   reference: { createdAtStep: number } | null;
   /** The optimizer: class, update count, and the names of its tensors in the snapshot. */

@@ -34,6 +34,8 @@ export interface CausalLM<C extends DecodeCache = DecodeCache> {
   readonly config: { vocab_size: number; hidden_size: number; max_position_embeddings: number; num_hidden_layers: number };
   /** The `model_type` config.json names (`llama`, `qwen2`, `qwen3`, `deepseek_v3`, ...). */
   readonly modelType: string;
+  /** Recompute each decoder layer in backward instead of keeping its activations (memory for time). */
+  gradientCheckpointing?: boolean;
   /** Logits [B, S, V] over tokens [B, S]; with a cache: prefill when empty, decode after. */
   forward(tokens: tf.Tensor, opts?: SequenceOptions, cache?: C): ForwardResult;
   /** Training loss (next-token cross-entropy over `lossMask`, plus the family's auxiliary losses). */

@@ -8,6 +8,8 @@ import type { MoeOutput } from '@r1-ts/moe';
 import { parseConfig, usesDsa } from './config';
 import type { DeepSeekConfig, DeepSeekConfigInput } from './config';
 import type { CausalLM } from './causal_lm';
+import { checkpointedBlock } from './block_checkpoint';
+import { checkOptionKeys } from './option_keys';
 
 /**
  * Where the tokens of a call sit and which keys are padding.
@@ -121,6 +123,14 @@ export class Block extends Module {
   readonly selfAttn: Mla;
   readonly mlp: DenseMlp | MoE;
 
+  /**
+   * One decoder layer: RMSNorm → attention → residual, RMSNorm → MLP or MoE → residual.
+   *
+   * @param config - The validated model config.
+   * @param layerIndex - 0-based layer number; decides the parameter names (`model.layers.<i>.…`).
+   * @param rng - Generator of the layer's initial weights.
+   * @param dense - True for a dense SwiGLU MLP, false for the MoE. Default: the first `first_k_dense_replace` layers are dense.
+   */
   constructor(readonly config: DeepSeekConfig, readonly layerIndex: number, rng: Rng, dense = layerIndex < config.first_k_dense_replace) {
     super(rng);
     const D = config.hidden_size;
@@ -180,6 +190,12 @@ export class MtpModule extends Block {
   readonly sharedHeadNorm: tf.Variable;
   readonly sharedHead: tf.Variable;
 
+  /**
+   * The multi-token-prediction module (layer `num_hidden_layers`), which predicts the token after next.
+   *
+   * @param config - The validated model config.
+   * @param rng - Generator of the module's initial weights.
+   */
   constructor(config: DeepSeekConfig, rng: Rng) {
     super(config, config.num_hidden_layers, rng, false);
     const D = config.hidden_size;
@@ -277,9 +293,23 @@ export class DeepSeekModel extends Module implements CausalLM<ModelCache> {
   readonly norm: tf.Variable;
   readonly lmHead: tf.Variable;
   readonly mtp: MtpModule | null;
+  /**
+   * Activation checkpointing (transformers' `gradient_checkpointing`): under a gradient tape each
+   * decoder layer is recomputed in backward instead of keeping its intermediates. Same gradients,
+   * less memory, one more forward of the layers. Default false.
+   */
+  gradientCheckpointing: boolean;
 
-  constructor(config: DeepSeekConfigInput, options: { seed?: number; rng?: Rng } = {}) {
+  /**
+   * Builds the model with freshly initialised weights.
+   *
+   * @param config - The model config (validated with {@link parseConfig}): sizes, MoE, MLA/DSA attention and MTP depth.
+   * @param options - `seed` of the initial weights (default 0) or an explicit `rng`; `gradientCheckpointing` recomputes each layer in backward (default false). Unknown keys are a ConfigError.
+   */
+  constructor(config: DeepSeekConfigInput, options: { seed?: number; rng?: Rng; gradientCheckpointing?: boolean } = {}) {
     super(options.rng ?? new Rng(options.seed ?? 0));
+    checkOptionKeys(options, 'DeepSeekModel');
+    this.gradientCheckpointing = options.gradientCheckpointing ?? false;
     const c = (this.config = parseConfig(config));
     const D = c.hidden_size;
     this.embedTokens = this.param('model.embed_tokens.weight', [c.vocab_size, D], { normal: 0.02 });
@@ -323,7 +353,7 @@ export class DeepSeekModel extends Module implements CausalLM<ModelCache> {
     const routing: LayerRouting[] = [];
     const indexer: tf.Scalar[] = [];
     this.layers.forEach((block, i) => {
-      const out = block.forward(h, opts, cache?.layers[i]);
+      const out = this.gradientCheckpointing && !cache ? checkpointedBlock(block, h, opts) : block.forward(h, opts, cache?.layers[i]);
       h = out.h;
       if (out.moe) routing.push({ layer: i, expertLoad: out.moe.expertLoad, topkIdx: out.moe.topkIdx, scores: out.moe.scores });
       if (out.indexerLoss) indexer.push(out.indexerLoss);

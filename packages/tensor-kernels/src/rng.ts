@@ -20,6 +20,12 @@ export interface RngState {
   state: number[];
 }
 
+/** @internal What {@link Rng.snapshot} captures: generator state and the pending normal spare. */
+export interface RngSnapshot {
+  state: number[];
+  spareNormal: number | null;
+}
+
 /**
  * Seeded random number generator (xoroshiro128+ from pure-rand). One seed gives one reproducible
  * stream for initialisation, data order and sampling; the state can be saved and restored exactly.
@@ -38,6 +44,18 @@ export class Rng {
   private gen: JumpableRandomGenerator;
   private spareNormal: number | null = null;
 
+  /**
+   * @internal Called before every draw from any Rng, with the generator about to advance.
+   * Activation checkpointing sets it to learn which generators a block used, so its recompute
+   * replays the same draws (see `checkpoint`).
+   */
+  static drawObserver: ((rng: Rng) => void) | null = null;
+
+  /**
+   * Starts the generator at `seed`; the same seed gives the same stream.
+   *
+   * @param seed - The seed; an integer, else a RangeError.
+   */
   constructor(seed: number) {
     if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
     this.gen = xoroshiro128plus(seed | 0);
@@ -57,18 +75,32 @@ export class Rng {
     return { algorithm: 'xoroshiro128plus', state: [...this.gen.getState()] };
   }
 
+  /** @internal The exact stream position, pending Box–Muller spare included (unlike getState). */
+  snapshot(): RngSnapshot {
+    return { state: [...this.gen.getState()], spareNormal: this.spareNormal };
+  }
+
+  /** @internal Returns the stream to a {@link Rng.snapshot}. */
+  restore(s: RngSnapshot): void {
+    this.gen = xoroshiro128plusFromState(s.state);
+    this.spareNormal = s.spareNormal;
+  }
+
   /** Uniform float in [0, 1). */
   uniform(): number {
+    Rng.drawObserver?.(this);
     return uniformFloat64(this.gen);
   }
 
   /** Uniform integer in [from, to] (both included). */
   int(from: number, to: number): number {
+    Rng.drawObserver?.(this);
     return uniformInt(this.gen, from, to);
   }
 
   /** Standard normal sample (Box–Muller). */
   normal(): number {
+    Rng.drawObserver?.(this); // before the spare is consumed, so a snapshot taken here includes it
     if (this.spareNormal !== null) {
       const v = this.spareNormal;
       this.spareNormal = null;
@@ -91,6 +123,7 @@ export class Rng {
 
   /** An independent generator 2^64 steps ahead (for parallel streams); this one advances too. */
   fork(): Rng {
+    Rng.drawObserver?.(this);
     const child = Rng.fromState(this.getState());
     child.gen.jump();
     this.gen.jump();

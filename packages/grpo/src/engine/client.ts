@@ -84,6 +84,9 @@ export class EngineClient {
   private readonly cooldownMs: number;
   private readonly vocabSize: number;
 
+  /**
+   * @param options - Server `urls`, API flavour (`openai` or `sglang`), the model's `vocabSize`, and concurrency, timeout, attempts and cooldown of retries; see {@link EngineClientOptions}.
+   */
   constructor(options: EngineClientOptions) {
     const urls = options?.urls;
     if (!Array.isArray(urls) || urls.length === 0) throw new ConfigError(`engine urls must be a non-empty list of http(s) URLs, got ${JSON.stringify(urls)}`, ['urls']);

@@ -227,6 +227,44 @@ describe('GrpoTrainer with an EnginePolicy (toy servers, disk sync)', () => {
     }
   });
 
+  it('async resume: the prefetched step’s prompts are regenerated, the prompt sequence is the uninterrupted one', async () => {
+    // 7 prompts, 3 a step: the order reshuffles across epochs, and a prefetch can straddle two of them.
+    const many: Sample[] = Array.from({ length: 7 }, (_, i) => ({ prompt: [i % 3, Math.floor(i / 3)] }));
+    const promptsOf = (r: { rollouts: { sample: Sample }[] }) => r.rollouts.filter((_, j) => j % 4 === 0).map((x) => x.sample.prompt.join(''));
+    const full = await setup({ maxStaleness: 1, dataset: many });
+    const uninterrupted: string[][] = [];
+    let snapshot: { state: Awaited<ReturnType<GrpoTrainer['getState']>>['state']; tensors: Record<string, tf.Tensor> } | null = null;
+    let table: number[][] = [];
+    for (let step = 1; step <= 6; step++) {
+      uninterrupted.push(promptsOf(await full.trainer.step()));
+      if (step === 3) {
+        // Killed here: step 4's rollouts are in flight. Copy the optimizer's live variables, as a checkpoint would.
+        const live = await full.trainer.getState();
+        snapshot = { state: live.state, tensors: Object.fromEntries(Object.entries(live.tensors).map(([k, t]) => [k, t.clone()])) };
+        table = full.local.table.arraySync() as number[][];
+      }
+    }
+
+    const resumed = await setup({ maxStaleness: 1, dataset: many });
+    resumed.local.table.assign(tf.tensor2d(table));
+    await resumed.trainer.setState(snapshot!);
+    const again: string[][] = [];
+    for (let step = 4; step <= 6; step++) {
+      const r = await resumed.trainer.step();
+      again.push(promptsOf(r));
+      // The in-flight rollouts were lost: step 4 regenerates them from the restored weights (version 3),
+      // later steps overlap again (one version old).
+      expect(new Set(r.rollouts.map((x) => x.weightsVersion))).toEqual(new Set([step === 4 ? 3 : step - 2]));
+    }
+    expect(again).toEqual(uninterrupted.slice(3));
+    tf.dispose(Object.values(snapshot!.tensors));
+    for (const x of [full, resumed]) {
+      x.trainer.dispose();
+      x.policy.dispose();
+      x.local.dispose();
+    }
+  });
+
   it('maxStaleness > 0 needs an engine policy', () => {
     const local = new ToyPolicy();
     expect(() => new GrpoTrainer<Sample>({ policy: local, dataset, rewardFunctions: [fractionB], maxStaleness: 1, quiet: true }))

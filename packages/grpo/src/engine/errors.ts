@@ -13,6 +13,10 @@ import { R1Error } from '@r1-ts/tensor-kernels';
  * ```
  */
 export class EngineError extends R1Error {
+  /**
+   * @param message - What failed, e.g. which request and that every server was tried.
+   * @param attempts - One entry per try: the server's URL and what it answered (timeout, HTTP status, malformed reply). Default none.
+   */
   constructor(
     message: string,
     /** One entry per try: the server and what went wrong. */

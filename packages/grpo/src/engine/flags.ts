@@ -33,6 +33,9 @@ export interface EngineFlags {
  * `--engine-timeout MS` (default 120000) and `--engine-model ID` (the servers' model id). A bad
  * value → ConfigError naming the flag.
  *
+ * @param flags - The raw CLI values: `engine` (comma-separated URLs), `sync`, `maxStaleness`, `engineApi`, `engineTimeout` (ms) and `engineModel`; numbers may be given as strings.
+ * @param context - `lora`: whether the run trains a LoRA adapter, which makes `lora` the default `sync` (else `disk`).
+ *
  * @example
  * ```ts
  * import { parseEngineFlags } from '@r1-ts/grpo';

@@ -55,6 +55,8 @@ export interface VersionedPolicy extends Policy {
 /**
  * True when `p` is a {@link VersionedPolicy}.
  *
+ * @param p - Any value, usually a trainer's `policy` option.
+ *
  * @example
  * ```ts
  * import { isVersionedPolicy } from '@r1-ts/grpo';
@@ -124,6 +126,9 @@ export class EnginePolicy implements VersionedPolicy {
   private dispatched: Promise<void> = Promise.resolve();
   private readonly ownsClient: boolean;
 
+  /**
+   * @param options - The local `policy` that scores and trains, the `engine` (a client or its options) that generates, the weight `sync`, and `encode`/`decode` between prompts, token ids and text; see {@link EnginePolicyOptions}.
+   */
   constructor(private readonly options: EnginePolicyOptions) {
     for (const k of ['encode', 'decode'] as const) {
       if (typeof options?.[k] !== 'function') throw new ConfigError(`EnginePolicy: options.${k} must be a function`, [k]);

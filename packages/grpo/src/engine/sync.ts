@@ -74,6 +74,9 @@ export class DiskWeightSync implements WeightSync {
   readonly initialModel: string;
   private readonly written: string[] = [];
 
+  /**
+   * @param options - A directory every server reads at the same path, the served `modelName`, a `save` callback writing a full checkpoint there, versions kept (default 2) and the load timeout (default 600000 ms); see {@link DiskWeightSyncOptions}.
+   */
   constructor(private readonly options: DiskWeightSyncOptions) {
     if (!options?.dir) throw new ConfigError('DiskWeightSync: dir must be a directory path', ['dir']);
     if (typeof options.save !== 'function') throw new ConfigError('DiskWeightSync: save must be a function (dir) => void', ['save']);
@@ -136,6 +139,9 @@ export class LoraWeightSync implements WeightSync {
   readonly initialModel: string;
   private readonly written: string[] = [];
 
+  /**
+   * @param options - A directory every server reads, the servers' `baseModel`, a `save` callback writing the adapter there, the adapter name prefix, server API, versions kept and load timeout; see {@link LoraWeightSyncOptions}.
+   */
   constructor(private readonly options: LoraWeightSyncOptions) {
     if (!options?.dir) throw new ConfigError('LoraWeightSync: dir must be a directory path', ['dir']);
     if (typeof options.save !== 'function') throw new ConfigError('LoraWeightSync: save must be a function (dir) => void', ['save']);

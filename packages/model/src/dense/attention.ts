@@ -56,6 +56,14 @@ export class GqaAttention extends Module {
   readonly qNorm: tf.Variable | null;
   readonly kNorm: tf.Variable | null;
 
+  /**
+   * Grouped-query self-attention of a dense family (q/k/v/o projections, optional biases and q/k norms).
+   *
+   * @param config - The validated dense config: heads, kv heads, `head_dim`, hidden size.
+   * @param parts - Which biases and norms the family has (from {@link denseParts}).
+   * @param rng - Generator of the initial weights.
+   * @param at - Init per parameter name (e.g. to load weights or zero a part). Default: the fallback init.
+   */
   constructor(readonly config: DenseConfig, parts: DenseParts, rng: Rng, at: InitAt = initDefault) {
     super(rng);
     const init: Init = { normal: 0.02 };
@@ -101,6 +109,9 @@ export class GqaAttention extends Module {
 
 /**
  * transformers' `repeat_kv`: [B, Hkv, T, hd] → [B, Hkv·g, T, hd], query head h reading kv head ⌊h/g⌋.
+ *
+ * @param x - Keys or values [B, Hkv, T, hd].
+ * @param g - Query heads per kv head (H / Hkv).
  *
  * @example
  * ```ts

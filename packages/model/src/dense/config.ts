@@ -152,6 +152,8 @@ export interface DenseParts {
 /**
  * The parts of a dense family's layers, from its `model_type` and bias flags.
  *
+ * @param c - A validated dense config.
+ *
  * @example
  * ```ts
  * import { denseParts, parseDenseConfig } from '@r1-ts/model';
@@ -189,6 +191,9 @@ function normaliseRope(raw: Record<string, unknown>): Record<string, unknown> {
 /**
  * Validates a Hugging Face `llama` / `qwen2` / `qwen3` `config.json` object; every problem is
  * reported at once in one {@link ConfigError} naming the field, the value and what was expected.
+ *
+ * @param raw - A parsed `config.json` object with `model_type` `llama`, `qwen2` or `qwen3`.
+ * @param source - Prefix of field paths in error messages, e.g. a file name. Default `config`.
  *
  * @example
  * ```ts

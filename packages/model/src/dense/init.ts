@@ -17,6 +17,9 @@ export type InitAt = (name: string, fallback: Init, shape?: number[]) => Init;
 /**
  * The parts' defaults: each parameter keeps its fallback init.
  *
+ * @param _name - Parameter name (unused: every parameter keeps its default).
+ * @param fallback - The part's default init, returned as is.
+ *
  * @example
  * ```ts
  * import { initDefault } from '@r1-ts/model';
@@ -27,6 +30,9 @@ export const initDefault: InitAt = (_name, fallback) => fallback;
 
 /**
  * `at` seen from a child part: local names gain the child's prefix.
+ *
+ * @param at - The parent's init function.
+ * @param prefix - The child's name prefix, e.g. `model.layers.0.`.
  *
  * @example
  * ```ts

@@ -26,6 +26,11 @@ export class KvCache {
   /** The position the next token of each row takes. */
   nextPositions: number[] = [];
 
+  /**
+   * An empty key/value cache for a dense model.
+   *
+   * @param numLayers - Number of decoder layers (`num_hidden_layers`); each gets its own K and V [B, Hkv, T, hd].
+   */
   constructor(numLayers: number) {
     this.layers = Array.from({ length: numLayers }, () => ({ k: null, v: null }));
   }

@@ -23,6 +23,15 @@ export class SwiGluMlp extends Module {
   readonly downProj: tf.Variable;
   readonly biases: { gate: tf.Variable; up: tf.Variable; down: tf.Variable } | null;
 
+  /**
+   * A SwiGLU MLP: down(silu(gate(x)) · up(x)).
+   *
+   * @param hidden - Model width D.
+   * @param intermediate - Hidden width F of the MLP (gate/up [F, D], down [D, F]).
+   * @param bias - Whether the projections have biases.
+   * @param rng - Generator of the initial weights.
+   * @param at - Init per parameter name. Default: the fallback init.
+   */
   constructor(hidden: number, intermediate: number, bias: boolean, rng: Rng, at: InitAt = initDefault) {
     super(rng);
     const init: Init = { normal: 0.02 };

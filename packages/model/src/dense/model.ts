@@ -7,11 +7,13 @@ import { GqaAttention } from './attention';
 import { denseParts, parseDenseConfig } from './config';
 import type { DenseConfig, DenseParts } from './config';
 import { KvCache } from './kv_cache';
+import { checkpointedDenseLayer } from '../block_checkpoint';
 import { SwiGluMlp } from './mlp';
 import { denseRope, denseRopeTables } from './rope';
 import type { DenseRope } from './rope';
 import type { InitAt } from './init';
 import { initDefault, initUnder } from './init';
+import { checkOptionKeys } from '../option_keys';
 
 /**
  * One pre-norm decoder layer of the dense families: h ← h + Attn(RMSNorm(h)); h ← h + SwiGLU(RMSNorm(h))
@@ -32,6 +34,14 @@ export class DenseDecoderLayer extends Module {
   readonly postAttentionLayernorm: tf.Variable;
   readonly mlp: SwiGluMlp;
 
+  /**
+   * One dense decoder layer: RMSNorm → attention → residual, RMSNorm → SwiGLU MLP → residual.
+   *
+   * @param config - The validated dense config.
+   * @param parts - Which biases and norms the family has (from {@link denseParts}).
+   * @param rng - Generator of the initial weights.
+   * @param at - Init per parameter name. Default: the fallback init.
+   */
   constructor(readonly config: DenseConfig, parts: DenseParts, rng: Rng, at: InitAt = initDefault) {
     super(rng);
     const D = config.hidden_size;
@@ -70,6 +80,8 @@ export interface DenseModelOptions {
    * straight from them, with no placeholder weights allocated first. Overrides `init`.
    */
   weights?: (name: string, shape: number[]) => Float32Array;
+  /** Activation checkpointing of every decoder layer (see {@link DenseModel.gradientCheckpointing}). Default false. */
+  gradientCheckpointing?: boolean;
 }
 
 /**
@@ -97,9 +109,23 @@ export class DenseModel extends Module implements CausalLM<KvCache> {
   readonly norm: tf.Variable;
   /** Null when tied: the head is `embedTokens`. */
   readonly lmHead: tf.Variable | null;
+  /**
+   * Activation checkpointing (transformers' `gradient_checkpointing`): under a gradient tape each
+   * decoder layer is recomputed in backward instead of keeping its intermediates. Same gradients,
+   * less memory, one more forward of the layers. Default false.
+   */
+  gradientCheckpointing: boolean;
 
+  /**
+   * A dense decoder (llama / qwen2 / qwen3 family) from its config.
+   *
+   * @param config - A `config.json` object of a supported dense family (validated with {@link parseDenseConfig}).
+   * @param options - `seed` (default 0) or `rng` of the initial weights; `init`: `random` (default) or `empty` (zeros, for loading); `weights`: name and shape → values to use instead; `gradientCheckpointing` (default false).
+   */
   constructor(config: unknown, options: DenseModelOptions = {}) {
     super(options.rng ?? new Rng(options.seed ?? 0));
+    checkOptionKeys(options, 'DenseModel');
+    this.gradientCheckpointing = options.gradientCheckpointing ?? false;
     const c = (this.config = parseDenseConfig(config));
     this.parts = denseParts(c);
     this.rope = denseRope(c);
@@ -153,7 +179,8 @@ export class DenseModel extends Module implements CausalLM<KvCache> {
     let h = h0 as tf.Tensor3D;
     // Intermediates stay alive for the gradient tape; callers run this inside tf.tidy.
     this.layers.forEach((layer, i) => {
-      h = layer.forward(h, { cos, sin, keyMask, cache: cache ? (k, v) => cache.append(i, k, v) : undefined });
+      if (this.gradientCheckpointing && !cache) h = checkpointedDenseLayer(layer, h, { cos, sin, keyMask });
+      else h = layer.forward(h, { cos, sin, keyMask, cache: cache ? (k, v) => cache.append(i, k, v) : undefined });
     });
     return { logits: this.head(h), hidden: h, routing: [] };
   }

@@ -23,6 +23,8 @@ export interface DenseRope {
 /**
  * Computes {@link DenseRope} from `rope_theta`, `head_dim` and `rope_scaling` (null, linear, llama3, yarn).
  *
+ * @param c - `rope_theta`, `head_dim` and `rope_scaling` of a dense config.
+ *
  * @example
  * ```ts
  * import { denseRope } from '@r1-ts/model';
@@ -82,6 +84,9 @@ export function denseRope(c: Pick<DenseConfig, 'rope_theta' | 'head_dim' | 'rope
 /**
  * cos/sin tables a·cos(p·f_i), a·sin(p·f_i) for per-row positions [B][S] → [B, S, hd/2] each,
  * computed in float64 and rounded to float32 (for `applyRope(..., 'half')`).
+ *
+ * @param rope - Inverse frequencies [hd/2] and attention factor a, from {@link denseRope}.
+ * @param positions - Position of every token, per row [B][S].
  *
  * @example
  * ```ts
