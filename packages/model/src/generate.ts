@@ -5,6 +5,7 @@ import type { SequenceOptions } from './model';
 import { resolveSampling, sampleToken } from './sampling';
 import type { SamplingOptions } from './sampling';
 import type { Tokenizer } from './tokenizer';
+import { checkOptionKeys } from './option_keys';
 
 /**
  * One generated token, as the streaming callback sees it.
@@ -46,7 +47,10 @@ export interface TokenEvent {
 export interface GenerateOptions extends SamplingOptions {
   /** Maximum completion tokens per prompt. */
   maxNewTokens: number;
-  /** Token ids that end a completion (kept in `tokens`). Default: the tokenizer's eos. */
+  /**
+   * Token ids that end a completion (kept in `tokens`). Default: the tokenizer's eos and every
+   * `eos_token_id` of the model's config ({@link eosTokenIds}); pass generation_config.json's too.
+   */
   stopIds?: number[];
   /** Strings that end a completion; the text is cut before the first one (OpenAI convention). */
   stopStrings?: string[];
@@ -88,8 +92,35 @@ export interface GenerationResult {
 }
 
 /**
+ * Every id that ends a generation: the tokenizer's eos plus the `eos_token_id` of each source that
+ * has one (generation_config.json, config.json: a number or a list, e.g. Llama 3's
+ * `[128001, 128008, 128009]`), in that order, without repeats.
+ *
+ * @param tokenizer - The tokenizer, whose `special.eos` comes first; null when there is none.
+ * @param sources - Parsed config objects that may carry `eos_token_id` (a number or a list), e.g. generation_config.json then config.json; null or undefined ones are skipped.
+ *
+ * @example
+ * ```ts
+ * import { CharTokenizer, eosTokenIds } from '@r1-ts/model';
+ * const tok = CharTokenizer.fromCorpus(['ab']);
+ * console.log(eosTokenIds(tok, { eos_token_id: [7, 9] }, { eos_token_id: 7 })); // [tok.special.eos, 7, 9]
+ * ```
+ */
+export function eosTokenIds(tokenizer: Pick<Tokenizer, 'special'> | null, ...sources: (object | null | undefined)[]): number[] {
+  const ids = new Set<number>(tokenizer ? [tokenizer.special.eos] : []);
+  for (const s of sources) {
+    const v = (s as { eos_token_id?: unknown } | null | undefined)?.eos_token_id;
+    for (const id of Array.isArray(v) ? v : [v]) if (Number.isInteger(id) && (id as number) >= 0) ids.add(id as number);
+  }
+  return [...ids];
+}
+
+/**
  * Left-pads prompts into one batch: tokens [B, P], key mask and per-row positions (each row's first
  * real token at position 0).
+ *
+ * @param prompts - Token ids per row, any lengths (each at least one token).
+ * @param padId - Token id written into the padding (masked out by the key mask).
  *
  * @example
  * ```ts
@@ -120,6 +151,11 @@ export function leftPad(prompts: number[][], padId: number): { tokens: tf.Tensor
  * one prefill of the left-padded batch, then one decode step per token. Seeded; streaming through
  * `onToken`.
  *
+ * @param model - Any causal LM of r1-ts (DeepSeek or dense family); run in inference mode.
+ * @param tokenizer - Its tokenizer: eos and pad ids, and decoding of `stopStrings`.
+ * @param prompts - Prompt token ids per row (e.g. from `renderChat` then `encode`), any lengths; left-padded into one batch.
+ * @param options - `maxNewTokens`, sampling (`temperature`, `topP`, `topK`), `stopIds` / `stopStrings`, `seed` or `rng`, `useCache` (default true), `onToken` streaming and an abort `signal`.
+ *
  * @example
  * ```ts
  * import { CharTokenizer, DeepSeekModel, generate, presets, renderChat } from '@r1-ts/model';
@@ -131,6 +167,7 @@ export function leftPad(prompts: number[][], padId: number): { tokens: tf.Tensor
  * ```
  */
 export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: number[][], options: GenerateOptions): GenerationResult[] {
+  checkOptionKeys(options, 'generate');
   const sampling = resolveSampling(options);
   const { maxNewTokens, useCache = true } = options;
   if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
@@ -145,7 +182,7 @@ export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: nu
     );
   }
   const rng = options.rng ?? new Rng(options.seed ?? 0);
-  const stopIds = new Set(options.stopIds ?? [tokenizer.special.eos]);
+  const stopIds = new Set(options.stopIds ?? eosTokenIds(tokenizer, model.config));
   const B = prompts.length;
   const rows = prompts.map(() => ({ tokens: [] as number[], logProbs: [] as number[], done: null as GenerationResult['finishReason'] | null, cut: -1 }));
   const padded = leftPad(prompts, tokenizer.special.pad);
@@ -219,6 +256,10 @@ export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: nu
 /**
  * Per-token log-probabilities log p(tokens[t+1] | tokens[≤t]) [B, S−1] — differentiable, the
  * quantity GRPO optimises. `temperature` divides the logits first (as sampling did).
+ *
+ * @param model - The causal LM (training or inference mode).
+ * @param tokens - Token ids [B, S] (int32), prompt and completion together.
+ * @param options - `keyMask` [B, S] for left padding, `indexerLoss` for DSA models, and `temperature` that divides the logits (default 1).
  *
  * @example
  * ```ts

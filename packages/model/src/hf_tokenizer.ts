@@ -7,6 +7,7 @@ import type { ChatTemplateMessage, ChatTemplateOptions } from './chat_template';
 import { SPECIAL_TOKENS } from './special_tokens';
 import type { SpecialTokenIds } from './special_tokens';
 import type { Tokenizer } from './tokenizer';
+import { readJsonObject } from './json_file';
 
 /** A tokenizer_config.json token value: a string, an AddedToken object, or null. */
 function tokenText(value: unknown): string | undefined {
@@ -174,14 +175,9 @@ function withConfigAddedTokens(json: Record<string, unknown>, config: Record<str
   return extra.length === 0 ? json : { ...json, added_tokens: [...added, ...extra] };
 }
 
-/** Reads a JSON object file, or throws a CheckpointError naming it. */
+/** Reads a JSON object file that must exist, or throws a CheckpointError naming it. */
 export function readJsonFile(path: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(`${path}: cannot read tokenizer file (${(e as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CheckpointError(`${path}: expected a JSON object`);
-  return value as Record<string, unknown>;
+  const value = readJsonObject(path);
+  if (!value) throw new CheckpointError(`${path}: no such file`);
+  return value;
 }

@@ -2,16 +2,17 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
 import type { BackendName } from '@r1-ts/tensor-kernels';
-import { loadCheckpoint, openThinkSuffix } from '@r1-ts/model';
+import { openThinkSuffix } from '@r1-ts/model';
 import type { ChatMessage } from '@r1-ts/model';
 import { Engine } from '../serve/engine';
 import { ReasoningSplitter, splitReasoning } from '../serve/reasoning';
-import { checkpointProblem } from './checkpoint_dir';
+import { generationSampling, openCheckpoint } from './checkpoint_dir';
 import { EXIT } from './exit';
 
 interface ChatFlags {
-  temperature: string;
-  topP: string;
+  temperature?: string;
+  topP?: string;
+  adapter?: string;
   maxTokens: string;
   system?: string;
   backend: BackendName;
@@ -21,7 +22,9 @@ const DIM = '\x1b[2m';
 const RESET = '\x1b[0m';
 
 /**
- * `r1 chat CKPT`: a terminal chat with a checkpoint. Tokens stream as they are sampled; the reasoning
+ * `r1 chat CKPT`: a terminal chat with a checkpoint (r1-ts's or a Hugging Face directory of any
+ * supported family, optionally with `--adapter DIR`; prompts through its chat template).
+ * Sampling: flags, else generation_config.json's temperature / top_p, else R1's 0.6 / 0.95. Tokens stream as they are sampled; the reasoning
  * (`<think>…</think>`) is shown dimmed, the answer plain. Ctrl-C during a reply stops that reply;
  * Ctrl-C at the prompt (or Ctrl-D, or `/exit`) quits. `/reset` clears the history.
  *
@@ -37,35 +40,41 @@ export function registerChat(program: Command): void {
   program
     .command('chat')
     .description('chat with a checkpoint in the terminal (streaming; reasoning dimmed; Ctrl-C stops a reply)')
-    .argument('<ckpt>', 'checkpoint directory')
-    .option('--temperature <t>', 'sampling temperature', '0.6')
-    .option('--top-p <p>', 'nucleus sampling', '0.95')
+    .argument('<ckpt>', 'checkpoint directory: r1-ts\'s or a Hugging Face one')
+    .option('--temperature <t>', 'sampling temperature (default: generation_config, else 0.6)')
+    .option('--top-p <p>', 'nucleus sampling (default: generation_config, else 0.95)')
+    .option('--adapter <dir>', 'a PEFT LoRA adapter directory merged into the weights')
     .option('--max-tokens <n>', 'reply budget (default: what fits in the context)')
     .option('--system <text>', 'system prompt')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu', 'auto')
     .action(async (ckpt: string, flags: ChatFlags) => {
-      const problem = checkpointProblem(ckpt);
-      if (problem) {
-        console.error(`r1 chat: ${problem}`);
+      const fail = (message: string) => {
+        console.error(`r1 chat: ${message}`);
         process.exitCode = EXIT.config;
-        return;
-      }
+      };
+      const num = (flag: string | undefined, name: string, ok: (v: number) => boolean): number | undefined | null => {
+        if (flag === undefined) return undefined;
+        const v = Number(flag);
+        if (flag.trim() === '' || !ok(v)) {
+          fail(`--${name} must be a number in range, got ${JSON.stringify(flag)}`);
+          return null;
+        }
+        return v;
+      };
+      const t = num(flags.temperature, 'temperature', (v) => v >= 0);
+      const p = num(flags.topP, 'top-p', (v) => v > 0 && v <= 1);
+      if (t === null || p === null) return;
       let loaded;
       try {
         await initBackend({ backend: flags.backend, quiet: true });
-        loaded = loadCheckpoint(ckpt);
+        loaded = openCheckpoint(ckpt, { adapter: flags.adapter });
       } catch (e) {
-        console.error(`r1 chat: ${(e as Error).message}`);
-        process.exitCode = EXIT.config;
-        return;
+        return fail((e as Error).message);
       }
       const { model, tokenizer } = loaded;
-      if (!tokenizer) {
-        console.error(`r1 chat: ${ckpt}: no tokenizer.json`);
-        process.exitCode = EXIT.config;
-        return;
-      }
-      const engine = new Engine(model, tokenizer, { maxBatch: 1 });
+      const gen = generationSampling(loaded.generationConfig);
+      const sampling = { temperature: t ?? gen.temperature ?? 0.6, topP: p ?? gen.topP ?? 0.95 };
+      const engine = new Engine(model, tokenizer, { maxBatch: 1, stopIds: loaded.stopIds });
       const color = Boolean(process.stdout.isTTY);
       const rl = createInterface({ input: process.stdin, output: process.stdout });
       let generation: AbortController | null = null;
@@ -127,7 +136,7 @@ export function registerChat(program: Command): void {
         generation = new AbortController();
         const res = await engine.submit({
           prompt, maxTokens, seed: Date.now() | 0, signal: generation.signal,
-          sampling: { temperature: Number(flags.temperature), topP: Number(flags.topP) },
+          sampling,
           onText: (delta) => show(splitter.push(delta)),
         });
         show(splitter.end());
@@ -137,6 +146,7 @@ export function registerChat(program: Command): void {
         rl.prompt();
       }
       rl.close();
+      loaded.adapter?.dispose();
       model.dispose();
       await disposeBackend();
     });

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { checkpointProblem, runOfCheckpoint } from './checkpoint_dir';
-import type { RunEvalDefaults } from './checkpoint_dir';
+import { checkpointProblem, generationSampling, openCheckpoint, runOfCheckpoint } from './checkpoint_dir';
+import type { OpenedCheckpoint, RunEvalDefaults } from './checkpoint_dir';
 import { disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
 import type { BackendName } from '@r1-ts/tensor-kernels';
-import { loadCheckpoint } from '@r1-ts/model';
 import { evalProblems, formatEval, sampleEndpoint, sampleInProcess, scoreSamples } from '../serve/evaluate';
 import type { EvalSettings } from '../serve/evaluate';
 import { EXIT } from './exit';
@@ -22,6 +21,7 @@ interface EvalFlags {
   topP: string;
   maxTokens: string;
   concurrency: string;
+  adapter?: string;
   backend: BackendName;
   json?: boolean;
 }
@@ -35,7 +35,9 @@ const FROM_RUN = [
  * `r1 eval CKPT` (in process) or `r1 eval --endpoint URL --model NAME` (any OpenAI-compatible server):
  * pass@1 / cons@k on held-out problems of a task. Same seed → same samples on both paths. A checkpoint
  * of a run (`runs/<name>/<stage>/ckpt-<step>`) is evaluated on that run's own task, held-out split and
- * eval sampling (read from `runs/<name>/run.json`) unless flags say otherwise.
+ * eval sampling (read from `runs/<name>/run.json`) unless flags say otherwise. CKPT may also be a
+ * Hugging Face directory of any supported family (with `--adapter DIR`, a PEFT LoRA adapter); its
+ * generation_config.json's temperature / top_p then replace the defaults flags leave unset.
  *
  * @example
  * ```ts
@@ -49,7 +51,7 @@ export function registerEval(program: Command): void {
   program
     .command('eval')
     .description('pass@1 / cons@k of a checkpoint, or of any OpenAI-compatible model (--endpoint), on a task')
-    .argument('[ckpt]', 'checkpoint directory (omit with --endpoint)')
+    .argument('[ckpt]', 'checkpoint directory, r1-ts\'s or a Hugging Face one (omit with --endpoint)')
     .option('--endpoint <url>', 'OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1')
     .option('--model <name>', 'model id at the endpoint (default: the first of GET /models)')
     .option('--api-key <key>', 'API key (default: $OPENAI_API_KEY)')
@@ -63,6 +65,7 @@ export function registerEval(program: Command): void {
     .option('--top-p <p>', "nucleus sampling (R1 §3: 0.95; default: the run's)", '0.95')
     .option('--max-tokens <n>', "completion budget (default: the run's)", '64')
     .option('--concurrency <n>', 'requests in flight (--endpoint)', '8')
+    .option('--adapter <dir>', 'a PEFT LoRA adapter directory merged into the checkpoint (in process)')
     .option('--backend <name>', 'auto | tensorflow | wasm | cpu (in process)', 'auto')
     .option('--json', 'print the result as JSON')
     .action(async (ckpt: string | undefined, flags: EvalFlags, command: Command) => {
@@ -71,10 +74,12 @@ export function registerEval(program: Command): void {
         process.exitCode = EXIT.config;
       };
       if (Boolean(ckpt) === Boolean(flags.endpoint)) return fail('give either a checkpoint directory or --endpoint URL');
+      if (flags.adapter !== undefined && !ckpt) return fail('--adapter applies to a checkpoint directory, not to --endpoint');
+      let run: RunEvalDefaults | null = null;
       if (ckpt) {
         const problem = checkpointProblem(ckpt);
         if (problem) return fail(problem);
-        const run = runOfCheckpoint(ckpt);
+        run = runOfCheckpoint(ckpt);
         if (run) {
           // Flags left at their defaults take the run's values; the ones given on the command line win.
           const taken = FROM_RUN.filter((key) => command.getOptionValueSource(key) !== 'cli');
@@ -90,10 +95,26 @@ export function registerEval(program: Command): void {
       for (const [name, [raw, min]] of Object.entries(ints)) {
         if (!Number.isInteger(Number(raw)) || Number(raw) < min) return fail(`--${name} must be an integer >= ${min}, got ${raw}`);
       }
-      const temperature = Number(flags.temperature);
-      const topP = Number(flags.topP);
+      let temperature = Number(flags.temperature);
+      let topP = Number(flags.topP);
       if (!(temperature >= 0)) return fail(`--temperature must be >= 0, got ${flags.temperature}`);
       if (!(topP > 0 && topP <= 1)) return fail(`--top-p must be in (0, 1], got ${flags.topP}`);
+      let loaded: OpenedCheckpoint | null = null;
+      if (ckpt) {
+        try {
+          await initBackend({ backend: flags.backend, quiet: true });
+          // A checkpoint that does not load (bad config, corrupt weights, bad adapter) is invalid input: exit 2.
+          loaded = openCheckpoint(ckpt, { adapter: flags.adapter });
+        } catch (e) {
+          await disposeBackend();
+          return fail((e as Error).message);
+        }
+        // Settings neither given nor taken from the run come from generation_config.json when it sets them.
+        const gen = generationSampling(loaded.generationConfig);
+        const unset = (key: 'temperature' | 'topP') => command.getOptionValueSource(key) !== 'cli' && !run;
+        if (unset('temperature') && gen.temperature !== undefined) temperature = gen.temperature;
+        if (unset('topP') && gen.topP !== undefined) topP = gen.topP;
+      }
       const settings: EvalSettings = { k: Number(flags.k), temperature, topP, maxNewTokens: Number(flags.maxTokens), seed: Number(flags.seed) };
       let problems;
       try {
@@ -102,6 +123,11 @@ export function registerEval(program: Command): void {
         }
         problems = evalProblems(flags.task, { digits: Number(flags.digits), problems: Number(flags.problems), seed: settings.seed, promptStyle: flags.promptStyle });
       } catch (e) {
+        if (loaded) {
+          loaded.adapter?.dispose();
+          loaded.model.dispose();
+          await disposeBackend();
+        }
         return fail((e as Error).message);
       }
       let name: string;
@@ -111,25 +137,15 @@ export function registerEval(program: Command): void {
           name = flags.model ?? (await firstModel(flags.endpoint, flags.apiKey));
           samples = await sampleEndpoint({ baseURL: flags.endpoint, model: name, apiKey: flags.apiKey, concurrency: Number(flags.concurrency) }, problems, settings);
         } else {
-          await initBackend({ backend: flags.backend, quiet: true });
-          let loaded;
+          const { model, tokenizer, stopIds, adapter } = loaded!;
+          name = ckpt!;
           try {
-            loaded = loadCheckpoint(ckpt!);
-          } catch (e) {
-            // A checkpoint that does not load (bad config, corrupt weights) is invalid input: exit 2.
-            await disposeBackend();
-            return fail((e as Error).message);
-          }
-          const { model, tokenizer } = loaded;
-          if (!tokenizer) {
+            samples = await sampleInProcess(model, tokenizer, problems, settings, { stopIds });
+          } finally {
+            adapter?.dispose();
             model.dispose();
             await disposeBackend();
-            return fail(`${ckpt}: no tokenizer.json`);
           }
-          name = ckpt!;
-          samples = await sampleInProcess(model, tokenizer, problems, settings);
-          model.dispose();
-          await disposeBackend();
         }
       } catch (e) {
         console.error(`r1 eval: ${(e as Error).message}`);

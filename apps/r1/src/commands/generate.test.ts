@@ -1,8 +1,7 @@
 // `r1 generate` through the real CLI (source entry) on tiny checkpoints written here.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@r1-ts/tensor-kernels';
@@ -10,20 +9,10 @@ import { CharTokenizer, DenseModel, loadPretrained, savePretrained } from '@r1-t
 import type { CausalLM } from '@r1-ts/model';
 import { LoraModel, saveAdapter } from '@r1-ts/lora';
 import { samplingDefaults } from './generate';
+import { runR1 } from './testing/cli';
 
-const root = resolve(__dirname, '../../../..');
-const bin = join(root, 'apps/r1/src/bin.ts');
 
-function r1(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--conditions=@r1-ts/source', '--import', 'tsx', bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (status) => done({ status, stdout, stderr }));
-  });
-}
+const r1 = runR1;
 
 /** Greedy continuation by re-running the whole sequence (no cache, no generate()). */
 function greedy(model: CausalLM, prompt: number[], n: number, eos: number): number[] {

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { ConfigError, disposeBackend, initBackend } from '@r1-ts/tensor-kernels';
 import type { BackendName } from '@r1-ts/tensor-kernels';
-import { generate, loadPretrained } from '@r1-ts/model';
-import { loadAdapter } from '@r1-ts/lora';
+import { generate } from '@r1-ts/model';
 import type { ChatMessage } from '@r1-ts/model';
-import { checkpointProblem } from './checkpoint_dir';
+import { openCheckpoint } from './checkpoint_dir';
 import { EXIT } from './exit';
 
 interface GenerateFlags {
@@ -39,16 +38,6 @@ export function samplingDefaults(
   const maxTokens = num(flags.maxTokens, 'max-tokens') ?? (typeof gen?.max_new_tokens === 'number' ? gen.max_new_tokens : 128);
   if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new ConfigError(`--max-tokens must be a positive integer, got ${maxTokens}`, ['max-tokens']);
   return { temperature, topP, maxTokens };
-}
-
-/** The eos ids of generation_config.json or config.json (an int or a list). */
-function eosIds(...sources: (Record<string, unknown> | null)[]): number[] | undefined {
-  for (const s of sources) {
-    const v = s?.eos_token_id;
-    if (typeof v === 'number') return [v];
-    if (Array.isArray(v) && v.every((x) => typeof x === 'number')) return v as number[];
-  }
-  return undefined;
 }
 
 /**
@@ -98,26 +87,15 @@ export function registerGenerate(program: Command): void {
       }
       const seed = Number(flags.seed);
       if (!Number.isInteger(seed)) return usage(`--seed must be an integer, got ${JSON.stringify(flags.seed)}`);
-      const problem = checkpointProblem(flags.model);
-      if (problem) return usage(problem);
       let loaded;
       try {
         await initBackend({ backend: flags.backend, quiet: true });
-        loaded = loadPretrained(flags.model);
+        loaded = openCheckpoint(flags.model, { adapter: flags.adapter });
       } catch (e) {
         return usage((e as Error).message);
       }
-      if (flags.adapter !== undefined) {
-        try {
-          loadAdapter(loaded.model, flags.adapter); // hooks the adapted linear layers; disposed with the process
-        } catch (e) {
-          loaded.model.dispose();
-          return usage(`--adapter ${flags.adapter}: ${(e as Error).message}`);
-        }
-      }
-      const { model, tokenizer, generationConfig } = loaded;
+      const { model, tokenizer, generationConfig, stopIds } = loaded;
       try {
-        if (!tokenizer) return usage(`${flags.model}: no tokenizer.json (needed to decode the completion)`);
         const sampling = samplingDefaults(flags, generationConfig);
         let prompt: number[];
         if (ids) prompt = ids;
@@ -135,7 +113,7 @@ export function registerGenerate(program: Command): void {
           temperature: sampling.temperature,
           topP: sampling.topP,
           seed,
-          stopIds: eosIds(generationConfig, model.config as Record<string, unknown>) ?? [tokenizer.special.eos],
+          stopIds, // every eos id: the tokenizer's, generation_config's and config's
         });
         if (flags.json) console.log(JSON.stringify({ text: res.text, token_ids: res.tokens, prompt_ids: prompt }));
         else console.log(res.text);
@@ -143,6 +121,7 @@ export function registerGenerate(program: Command): void {
         if (e instanceof ConfigError) return usage(e.message);
         throw e;
       } finally {
+        loaded.adapter?.dispose();
         model.dispose();
         await disposeBackend();
       }

@@ -49,7 +49,15 @@ export class ServedWeights {
     private readonly engine: Engine,
     /** The base model's id. */
     readonly baseName: string,
+    /** An adapter merged at start (`r1 serve --adapter`), served as the base; any update unmerges it first. */
+    private startAdapter: LoraModel | null = null,
   ) {}
+
+  /** Unmerges the start adapter (the checkpoint's own weights again) before an update replaces the weights. */
+  private dropStartAdapter(): void {
+    this.startAdapter?.dispose();
+    this.startAdapter = null;
+  }
 
   /** The ids requests may name: the base model, and the loaded adapter. */
   modelIds(): string[] {
@@ -108,6 +116,7 @@ export class ServedWeights {
         // Validates every name and shape before assigning any: a bad checkpoint leaves the weights as they were.
         this.adapter?.lora.dispose();
         this.adapter = null;
+        this.dropStartAdapter();
         this.engine.model.loadState(tensors);
       } catch (e) {
         throw new ApiError(400, `model_path ${b.model_path}: ${(e as Error).message}`, { param: 'model_path', code: 'invalid_checkpoint' });
@@ -127,6 +136,7 @@ export class ServedWeights {
       const previous = this.adapter;
       previous?.lora.dispose(); // unmerge: the base weights again
       this.adapter = null;
+      this.dropStartAdapter(); // adapters apply to the checkpoint's base weights, as in vLLM
       let lora: LoraModel;
       try {
         lora = loadAdapter(this.engine.model as never, b.lora_path);

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import type { Tokenizer } from '@r1-ts/model';
 import { choiceSeed } from './engine';
 import type { Engine, SequenceResult } from './engine';
-import { ApiError, validateBody } from './schema';
+import { ApiError, OPENAI_SAMPLING, validateBody } from './schema';
+import type { SamplingDefaults } from './schema';
 
 const ids = z.array(z.number().int().min(0)).min(1);
 
@@ -97,15 +98,15 @@ export async function runTokenRequest(engine: Engine, r: TokenRequest, signal: A
  * console.log(r.prompts, r.n, r.maxTokens); // [[3, 4]] 2 16
  * ```
  */
-export function parseCompletionsRequest(body: unknown, tokenizer: Tokenizer): TokenRequest & { tokenIds: boolean; returnTokenIds: boolean; logprobs: boolean } {
+export function parseCompletionsRequest(body: unknown, tokenizer: Tokenizer, defaults: SamplingDefaults = OPENAI_SAMPLING): TokenRequest & { tokenIds: boolean; returnTokenIds: boolean; logprobs: boolean } {
   const b = validateBody(completionsSchema, body);
   const stop = typeof b.stop === 'string' ? [b.stop] : (b.stop ?? []);
   return {
     model: b.model,
     ...toPrompts(b.prompt, tokenizer),
     maxTokens: b.max_tokens ?? 16,
-    temperature: b.temperature ?? 1,
-    topP: b.top_p ?? 1,
+    temperature: b.temperature ?? defaults.temperature,
+    topP: b.top_p ?? defaults.topP,
     n: b.n ?? 1,
     seed: b.seed ?? randomInt(0, 2 ** 31 - 1),
     stop,
@@ -127,7 +128,7 @@ export function parseCompletionsRequest(body: unknown, tokenizer: Tokenizer): To
  * console.log(r.single, r.maxTokens, r.logprobs); // true 8 true
  * ```
  */
-export function parseGenerateRequest(body: unknown, tokenizer: Tokenizer): TokenRequest & { logprobs: boolean } {
+export function parseGenerateRequest(body: unknown, tokenizer: Tokenizer, defaults: SamplingDefaults = OPENAI_SAMPLING): TokenRequest & { logprobs: boolean } {
   const b = validateBody(generateSchema, body);
   if ((b.text === undefined) === (b.input_ids === undefined)) {
     throw new ApiError(400, 'give exactly one of `text` and `input_ids`', { param: 'input_ids', code: 'invalid_value' });
@@ -138,8 +139,8 @@ export function parseGenerateRequest(body: unknown, tokenizer: Tokenizer): Token
     model: b.lora_path ?? null,
     ...toPrompts((b.input_ids ?? b.text)!, tokenizer),
     maxTokens: s.max_new_tokens ?? 128,
-    temperature: s.temperature ?? 1,
-    topP: s.top_p ?? 1,
+    temperature: s.temperature ?? defaults.temperature,
+    topP: s.top_p ?? defaults.topP,
     n: s.n ?? 1,
     seed: s.sampling_seed ?? randomInt(0, 2 ** 31 - 1),
     stop,
@@ -178,7 +179,8 @@ export function completionsResponse(
 }
 
 /** SGLang's `/generate` response: one object per (prompt, choice), a bare object for a single prompt with n = 1. */
-export function generateResponse(r: ReturnType<typeof parseGenerateRequest>, results: SequenceResult[][], eos: number, weightsVersion: number): unknown {
+export function generateResponse(r: ReturnType<typeof parseGenerateRequest>, results: SequenceResult[][], eos: number | ReadonlySet<number>, weightsVersion: number): unknown {
+  const isEos = (id: number | undefined) => id !== undefined && (typeof eos === 'number' ? id === eos : eos.has(id));
   const out = results.flatMap((row, i) => row.map((s) => ({
     text: s.text,
     output_ids: s.tokens,
@@ -186,7 +188,7 @@ export function generateResponse(r: ReturnType<typeof parseGenerateRequest>, res
       id: randomBytes(12).toString('hex'),
       finish_reason: s.finishReason === 'length'
         ? { type: 'length', length: s.tokens.length }
-        : { type: 'stop', matched: s.tokens.at(-1) === eos ? eos : null },
+        : { type: 'stop', matched: isEos(s.tokens.at(-1)) ? s.tokens.at(-1) : null },
       prompt_tokens: r.prompts[i].length,
       completion_tokens: s.tokens.length,
       ...(r.logprobs ? { output_token_logprobs: s.tokens.map((t, k) => [s.logProbs[k], t, null]) } : {}),

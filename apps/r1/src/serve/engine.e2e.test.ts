@@ -2,12 +2,10 @@
 // weights synced by disk after every step. Checks each rollout's weights version, that the engines'
 // logprobs equal the trainer's recomputation (so the servers really load each synced version), the
 // TIS/MIS metrics, and that SIGKILLing one server mid-step loses and duplicates nothing.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@r1-ts/tensor-kernels';
 import { DeepSeekPolicy, loadCheckpoint, openThinkSuffix, saveCheckpoint } from '@r1-ts/model';
@@ -15,43 +13,19 @@ import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
 import { DiskWeightSync, EnginePolicy, GrpoTrainer } from '@r1-ts/grpo';
 import type { TrainerEvent } from '@r1-ts/grpo';
 import type { TaskSample } from '@r1-ts/tasks';
+import { startServe } from '../commands/testing/cli';
 import { makeTinyCheckpoint } from './tiny_checkpoint';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const bin = join(root, 'apps/r1/src/bin.ts');
 const dir = mkdtempSync(join(tmpdir(), 'r1-engine-e2e-'));
 const ckpt = join(dir, 'ckpt');
 const children: ChildProcess[] = [];
 let urls: string[] = [];
 let train: TaskSample[];
 
-/** Starts `r1 serve` on a free port; resolves with its base URL once it listens. */
-function serve(): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--conditions=@r1-ts/source', '--import', 'tsx', bin, 'serve', ckpt, '--port', '0', '--name', 'tiny', '--backend', 'wasm'], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`r1 serve did not start in 90 s:\n${out}\n${err}`)), 90_000);
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /on (http:\/\/\S+)\/v1/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1] });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`r1 serve exited with ${code}:\n${err}`)));
-  });
-}
-
 beforeAll(async () => {
   await initBackend({ backend: 'wasm', quiet: true });
   train = makeTinyCheckpoint(ckpt, { steps: 6 }).train;
-  urls = (await Promise.all([serve(), serve()])).map((s) => s.url);
+  urls = (await Promise.all([startServe(ckpt, { backend: 'wasm' }), startServe(ckpt, { backend: 'wasm' })])).map(({ child, url }) => (children.push(child), url));
 }, 180_000);
 
 afterAll(() => {

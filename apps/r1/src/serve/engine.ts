@@ -1,13 +1,13 @@
-// Continuous batching over one shared MLA latent cache: every scheduler step decodes one token for each
-// running sequence in a single forward pass, then admits waiting sequences (one left-padded prefill,
-// merged into the running cache) and drops finished ones. Each sequence samples with its own settings
+// Continuous batching over one shared decode cache (any CausalLM: MLA latents, dense KV; the row
+// surgery is @r1-ts/model's cache_rows): every scheduler step decodes one token for each running
+// sequence in a single forward pass, then admits waiting sequences (one left-padded prefill, merged
+// into the running cache) and drops finished ones. Each sequence samples with its own settings
 // and its own seeded RNG, so a completion depends on (prompt, settings, seed), not on what else shares
 // the batch. Steps yield to the event loop, so HTTP I/O (new requests, disconnects) interleaves.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@r1-ts/tensor-kernels';
-import { leftPad, resolveSampling, sampleToken } from '@r1-ts/model';
-import type { DeepSeekModel, ModelCache, SamplingOptions, Tokenizer } from '@r1-ts/model';
-import { mergeBatchCaches, newBatchCache, selectBatchRows } from './batch_cache';
+import { cacheLength, eosTokenIds, leftPad, mergeCacheRows, resolveSampling, sampleToken, selectCacheRows } from '@r1-ts/model';
+import type { CausalLM, DecodeCache, SamplingOptions, Tokenizer } from '@r1-ts/model';
 
 /** One sequence to complete. */
 export interface SequenceRequest {
@@ -29,7 +29,7 @@ export interface SequenceRequest {
 
 /** A finished sequence. */
 export interface SequenceResult {
-  /** Sampled ids (the eos id included when it ended the completion). */
+  /** Sampled ids (the eos id included when one ended the completion). */
   tokens: number[];
   /** log-prob of each sampled id under softmax(logits / temperature), before top-p (what GRPO calls log π_old). */
   logProbs: number[];
@@ -42,6 +42,11 @@ export interface SequenceResult {
 export interface EngineOptions {
   /** Most sequences decoded together (batch rows). Default 16. */
   maxBatch?: number;
+  /**
+   * Ids that end a completion (kept in `tokens`). Default: the tokenizer's eos and the model
+   * config's `eos_token_id`s; pass generation_config.json's with {@link eosTokenIds}.
+   */
+  stopIds?: readonly number[];
   /** Called when a sequence leaves the batch (tests and metrics). */
   onFinish?: (result: SequenceResult) => void;
 }
@@ -89,19 +94,22 @@ interface Sequence {
  */
 export class Engine {
   readonly maxBatch: number;
+  /** Ids that end a completion. */
+  readonly stopIds: ReadonlySet<number>;
   private readonly waiting: Sequence[] = [];
   private running: Sequence[] = [];
-  private cache: ModelCache | null = null;
+  private cache: DecodeCache | null = null;
   private loop: Promise<void> | null = null;
   private counters = { steps: 0, tokens: 0, busySeconds: 0 };
   private idleWaiters: (() => void)[] = [];
 
   constructor(
-    readonly model: DeepSeekModel,
+    readonly model: CausalLM,
     readonly tokenizer: Tokenizer,
     private readonly options: EngineOptions = {},
   ) {
     this.maxBatch = options.maxBatch ?? 16;
+    this.stopIds = new Set(options.stopIds ?? eosTokenIds(tokenizer, model.config));
   }
 
   /** Queues a sequence; resolves when it finishes (or is aborted), rejects on a model error. */
@@ -183,7 +191,7 @@ export class Engine {
     const group = this.waiting.splice(0, room);
     const B = group.length;
     const padded = leftPad(group.map((s) => s.req.prompt), this.tokenizer.special.pad);
-    const cache = newBatchCache(this.model);
+    const cache = this.model.newCache();
     const t0 = performance.now();
     let logits: tf.Tensor2D;
     try {
@@ -202,7 +210,7 @@ export class Engine {
     }
     this.sampleRows(group, logits, t0);
     for (const s of group) s.cached = s.req.prompt.length;
-    if (this.cache) mergeBatchCaches(this.cache, cache);
+    if (this.cache) mergeCacheRows(this.cache, cache);
     else this.cache = cache;
     this.running.push(...group);
   }
@@ -214,13 +222,12 @@ export class Engine {
     logits.dispose();
     this.counters.steps++;
     this.counters.busySeconds += (performance.now() - t0) / 1000;
-    const eos = this.tokenizer.special.eos;
     rows.forEach((s, b) => {
       const { id, logProb } = sampleToken(values.subarray(b * V, (b + 1) * V), s.sampling, s.rng);
       s.tokens.push(id);
       s.logProbs.push(logProb);
       this.counters.tokens++;
-      if (id === eos) s.finish = 'stop';
+      if (this.stopIds.has(id)) s.finish = 'stop';
       else {
         s.text = this.tokenizer.decode(s.tokens, { skipSpecial: true });
         const stops = s.req.stop ?? [];
@@ -265,9 +272,9 @@ export class Engine {
       this.cache = null;
       return;
     }
-    const T = this.cache!.layers[0].length;
+    const T = cacheLength(this.cache!);
     const trim = Math.min(...this.running.map((s) => T - s.cached));
-    selectBatchRows(this.cache!, keep, trim);
+    selectCacheRows(this.cache!, keep, trim);
   }
 
   private finish(s: Sequence): void {

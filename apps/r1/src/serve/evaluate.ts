@@ -5,7 +5,7 @@
 import OpenAI from 'openai';
 import { toR1Text } from '@r1-ts/distill';
 import { openThinkSuffix } from '@r1-ts/model';
-import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+import type { CausalLM, Tokenizer } from '@r1-ts/model';
 import { extractAnswer, formatReward, isMathEquivalent } from '@r1-ts/rewards';
 import type { TaskSample } from '@r1-ts/tasks';
 import { taskSplit } from '@r1-ts/pipeline';
@@ -84,8 +84,9 @@ export function scoreSamples(problems: readonly TaskSample[], samples: readonly 
 }
 
 /**
- * Samples k completions per problem from a checkpoint in process (continuous batching, per-sample
- * seeds as an `r1 serve` of the same checkpoint would use).
+ * Samples k completions per problem from a model in process (continuous batching, per-sample
+ * seeds as an `r1 serve` of the same checkpoint would use); `stopIds`: every eos id (default: the
+ * tokenizer's and the config's).
  *
  * @example
  * ```ts
@@ -95,8 +96,10 @@ export function scoreSamples(problems: readonly TaskSample[], samples: readonly 
  * const r = scoreSamples(problems, await sampleInProcess(model, tokenizer!, problems, { k: 4, temperature: 0.6, topP: 0.95, maxNewTokens: 64, seed: 0 }));
  * ```
  */
-export async function sampleInProcess(model: DeepSeekModel, tokenizer: Tokenizer, problems: readonly TaskSample[], s: EvalSettings): Promise<ProblemSamples[]> {
-  const engine = new Engine(model, tokenizer, { maxBatch: 32 });
+export async function sampleInProcess(
+  model: CausalLM, tokenizer: Tokenizer, problems: readonly TaskSample[], s: EvalSettings, options: { stopIds?: readonly number[] } = {},
+): Promise<ProblemSamples[]> {
+  const engine = new Engine(model, tokenizer, { maxBatch: 32, stopIds: options.stopIds });
   return Promise.all(
     problems.map(async (p, i) => {
       const promptText = tokenizer.applyChatTemplate([{ role: 'user', content: p.prompt }], { addGenerationPrompt: true });

@@ -72,8 +72,25 @@ export interface ChatRequest {
 }
 
 /**
+ * The sampling settings a request that names none gets: OpenAI's (1, 1), or the checkpoint's
+ * generation_config.json where it sets them (as vLLM does).
+ *
+ * @example
+ * ```ts
+ * const d: SamplingDefaults = { temperature: 0.6, topP: 0.95 };
+ * ```
+ */
+export interface SamplingDefaults {
+  temperature: number;
+  topP: number;
+}
+
+/** OpenAI's defaults: temperature 1, top_p 1. */
+export const OPENAI_SAMPLING: SamplingDefaults = { temperature: 1, topP: 1 };
+
+/**
  * Validates a parsed JSON body; throws {@link ApiError} 400 naming the first bad field.
- * Defaults follow OpenAI: temperature 1, top_p 1, n 1.
+ * Defaults follow OpenAI (temperature 1, top_p 1, n 1) unless `defaults` says otherwise.
  *
  * @example
  * ```ts
@@ -81,7 +98,7 @@ export interface ChatRequest {
  * console.log(req.temperature, req.n); // 1 1
  * ```
  */
-export function parseChatRequest(body: unknown): ChatRequest {
+export function parseChatRequest(body: unknown, defaults: SamplingDefaults = OPENAI_SAMPLING): ChatRequest {
   const r = validateBody(schema, body);
   return {
     model: r.model,
@@ -89,8 +106,8 @@ export function parseChatRequest(body: unknown): ChatRequest {
       role: m.role === 'developer' ? 'system' : m.role,
       content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(''),
     })),
-    temperature: r.temperature ?? 1,
-    topP: r.top_p ?? 1,
+    temperature: r.temperature ?? defaults.temperature,
+    topP: r.top_p ?? defaults.topP,
     maxTokens: r.max_completion_tokens ?? r.max_tokens ?? null,
     stop: typeof r.stop === 'string' ? [r.stop] : (r.stop ?? []),
     n: r.n ?? 1,

@@ -9,20 +9,29 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openThinkSuffix } from '@r1-ts/model';
-import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+import type { CausalLM, Tokenizer } from '@r1-ts/model';
+import type { LoraModel } from '@r1-ts/lora';
 import { ServedWeights } from './admin';
 import { boundedWriter } from './bounded_write';
 import { completionsResponse, generateResponse, parseCompletionsRequest, parseGenerateRequest, runTokenRequest } from './completions';
 import { Engine, choiceSeed } from './engine';
 import type { EngineOptions, EngineStats, SequenceResult } from './engine';
 import { ReasoningSplitter, splitReasoning } from './reasoning';
-import { ApiError, parseChatRequest } from './schema';
-import type { ChatRequest } from './schema';
+import { ApiError, OPENAI_SAMPLING, parseChatRequest } from './schema';
+import type { ChatRequest, SamplingDefaults } from './schema';
 
 /** Options of {@link startServer}. */
 export interface ServeOptions extends EngineOptions {
-  model: DeepSeekModel;
+  /** Any family (`DenseModel` for llama/qwen2/qwen3, `DeepSeekModel`). */
+  model: CausalLM;
   tokenizer: Tokenizer;
+  /** Temperature / top_p of requests that set none (generation_config.json's). Default OpenAI's 1 / 1. */
+  samplingDefaults?: SamplingDefaults;
+  /**
+   * An adapter merged into the served weights at start (`r1 serve --adapter`): part of the model
+   * served as `modelName`, unmerged when a weight update (adapter or disk) replaces the weights.
+   */
+  adapter?: LoraModel;
   /** The id clients pass as `model` (and /v1/models lists). Default 'r1-ts'. */
   modelName?: string;
   /** Default 127.0.0.1. */
@@ -73,7 +82,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const { model, tokenizer } = options;
   const modelName = options.modelName ?? 'r1-ts';
   const engine = new Engine(model, tokenizer, options);
-  const weights = new ServedWeights(engine, modelName);
+  const weights = new ServedWeights(engine, modelName, options.adapter ?? null);
+  const defaults = options.samplingDefaults ?? OPENAI_SAMPLING;
   const created = Math.floor(Date.now() / 1000);
   const counters = { requests: 0, rejected: 0, slowDisconnects: 0 };
   let draining = false;
@@ -103,11 +113,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           if (!res.writableFinished) abort.abort();
         });
         if (path === '/generate') {
-          const r = parseGenerateRequest(body, tokenizer);
+          const r = parseGenerateRequest(body, tokenizer, defaults);
           const [version, results] = await weights.admit(r.model, (v) => [v, runTokenRequest(engine, r, abort.signal)] as const);
-          return sendJson(res, 200, generateResponse(r, await results, tokenizer.special.eos, version), { 'x-weights-version': String(version) });
+          return sendJson(res, 200, generateResponse(r, await results, engine.stopIds, version), { 'x-weights-version': String(version) });
         }
-        const r = parseCompletionsRequest(body, tokenizer);
+        const r = parseCompletionsRequest(body, tokenizer, defaults);
         const [version, pending] = await weights.admit(r.model, (v) => [v, runTokenRequest(engine, r, abort.signal)] as const);
         const results = await pending;
         if (abort.signal.aborted) return;
@@ -117,7 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         if (req.method !== 'POST') throw new ApiError(405, `${req.method} is not allowed on ${path}; use POST`, { code: 'method_not_allowed' });
         if (draining) throw new ApiError(503, 'the server is shutting down', { code: 'shutting_down' });
         const body = await readJson(req, options.maxBodyBytes ?? 1 << 20);
-        const chat = parseChatRequest(body);
+        const chat = parseChatRequest(body, defaults);
         if (chat.model !== modelName) {
           throw new ApiError(404, `The model \`${chat.model}\` does not exist; this server serves \`${modelName}\``, { param: 'model', code: 'model_not_found' });
         }

@@ -5,6 +5,8 @@ import type { DeepSeekConfig } from '../config';
  * from the config alone (no allocation), so a checkpoint's headers can be checked and its memory
  * estimated before the model is built. Kept equal to `namedParameters()` by a test.
  *
+ * @param c - A validated DeepSeek config.
+ *
  * @example
  * ```ts
  * import { deepSeekTensorShapes, parseConfig, presets } from '@r1-ts/model';

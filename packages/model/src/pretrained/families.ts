@@ -57,6 +57,9 @@ const ropeBuffer = /\.rotary_emb\.inv_freq$/;
  * Picks the family by `config.json`'s `model_type` and validates the config; an unknown type is one
  * {@link ConfigError} listing the supported ones.
  *
+ * @param raw - The parsed `config.json` object.
+ * @param source - File named in error messages. Default `config.json`.
+ *
  * @example
  * ```ts
  * import { resolveFamily } from '@r1-ts/model';
@@ -96,6 +99,8 @@ function denseFamily(c: DenseConfig): ResolvedFamily {
 
 /**
  * The name → shape of every parameter of a dense model (llama / qwen2 / qwen3), from its config.
+ *
+ * @param c - A validated dense config.
  *
  * @example
  * ```ts
@@ -179,6 +184,8 @@ function deepSeekFamily(modelType: 'deepseek_v2' | 'deepseek_v3' | 'deepseek_v32
 
 /**
  * The family of a built model: for saving its config.json.
+ *
+ * @param model - A built model of any supported family.
  *
  * @example
  * ```ts

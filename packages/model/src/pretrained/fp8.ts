@@ -4,6 +4,11 @@ import type { StoredTensor } from '@r1-ts/tensor-kernels';
  * DeepSeek-V3's FP8 layout: W[i, j] = fp8[i, j] · scale_inv[⌊i/b0⌋, ⌊j/b1⌋], one float scale per
  * b0×b1 block (128×128; edge blocks may be partial). `values` are the decoded fp8 values [out·in].
  *
+ * @param values - The decoded fp8 values, row-major [out·in].
+ * @param shape - The weight's shape [out, in].
+ * @param scale - The `<name>_scale_inv` tensor [⌈out/b0⌉, ⌈in/b1⌉].
+ * @param block - Block size [b0, b1], from the config's `weight_block_size` (DeepSeek-V3: [128, 128]).
+ *
  * @example
  * ```ts
  * import { dequantizeBlockFp8 } from '@r1-ts/model';

@@ -9,6 +9,8 @@ import type { Tokenizer } from '../tokenizer';
 import { resolveFamily } from './families';
 import type { ResolvedFamily } from './families';
 import { dequantizeBlockFp8 } from './fp8';
+import { checkOptionKeys } from '../option_keys';
+import { readJsonObject } from '../json_file';
 
 /**
  * Options of {@link loadPretrained}.
@@ -74,6 +76,9 @@ const FLOAT_DTYPES = new Set(['F32', 'BF16', 'F16', 'F64', 'F8_E4M3']);
  * the right shape for FP8), and each other tensor must be skipped by a rule of the family. Then the
  * tensors are read one at a time.
  *
+ * @param dir - A Hugging Face checkpoint directory (config.json and safetensors).
+ * @param options - `maxBytes`: refuse models whose float32 weights exceed this many bytes (default `os.totalmem()`); `tokenizer`: also load tokenizer.json and tokenizer_config.json when present (default true).
+ *
  * @example
  * ```ts
  * // no-run: reads a checkpoint directory
@@ -84,8 +89,9 @@ const FLOAT_DTYPES = new Set(['F32', 'BF16', 'F16', 'F64', 'F8_E4M3']);
  * ```
  */
 export function loadPretrained(dir: string, options: LoadPretrainedOptions = {}): Pretrained {
+  checkOptionKeys(options, 'loadPretrained');
   const configPath = join(dir, 'config.json');
-  const raw = readJson(configPath);
+  const raw = readJsonObject(configPath);
   if (!raw) throw new CheckpointError(`${dir}: no config.json (not a Hugging Face checkpoint directory)`);
   let family: ResolvedFamily;
   try {
@@ -120,7 +126,7 @@ export function loadPretrained(dir: string, options: LoadPretrainedOptions = {})
     const model = family.build(read);
     try {
       const tokenizer = options.tokenizer === false ? null : loadTokenizer(dir);
-      return { model, modelType: family.modelType, tokenizer, generationConfig: readJson(join(dir, 'generation_config.json')), skipped: plan.skipped, dtypes, bytes };
+      return { model, modelType: family.modelType, tokenizer, generationConfig: readJsonObject(join(dir, 'generation_config.json')), skipped: plan.skipped, dtypes, bytes };
     } catch (e) {
       model.dispose();
       throw e;
@@ -134,24 +140,13 @@ function gib(bytes: number): string {
   return (bytes / 2 ** 30).toFixed(bytes < 2 ** 30 ? 3 : 1);
 }
 
-function readJson(path: string): Record<string, unknown> | null {
-  if (!existsSync(path)) return null;
-  let v: unknown;
-  try {
-    v = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new CheckpointError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CheckpointError(`${path}: must hold a JSON object`);
-  return v as Record<string, unknown>;
-}
 
 /** Opens the single file or every shard of the index (headers only) and maps each tensor to its file. */
 function openLayout(dir: string): Layout {
   const files = new Map<string, OpenSafetensors>();
   const where: Layout['where'] = new Map();
   try {
-    const index = readJson(join(dir, INDEX));
+    const index = readJsonObject(join(dir, INDEX));
     if (index) {
       const map = index.weight_map as Record<string, unknown> | undefined;
       if (typeof map !== 'object' || map === null) throw new CheckpointError(`${join(dir, INDEX)}: no "weight_map" object`);

@@ -4,6 +4,7 @@ import { CheckpointError, ConfigError, serializeSafetensors, writeFileAtomic } f
 import type { CausalLM } from '../causal_lm';
 import type { Tokenizer } from '../tokenizer';
 import { configJsonOf } from './families';
+import { checkOptionKeys } from '../option_keys';
 
 /**
  * Options of {@link savePretrained}.
@@ -38,6 +39,10 @@ const KEEP_F32 = /e_score_correction_bias$/;
  * temporary directory that replaces `dir` by rename, so a failed save leaves nothing half-written.
  * Returns the written file names.
  *
+ * @param dir - Target directory; replaced as a whole by rename.
+ * @param model - Any supported causal LM.
+ * @param options - `dtype` of the weights, `bf16` (default) or `f32`; `maxShardSize` in bytes (default 5 GiB); `generationConfig` fields; a `tokenizer` to save; extra `files` by name.
+ *
  * @example
  * ```ts
  * // no-run: writes a checkpoint directory
@@ -49,6 +54,7 @@ const KEEP_F32 = /e_score_correction_bias$/;
  * ```
  */
 export function savePretrained(dir: string, model: CausalLM, options: SavePretrainedOptions = {}): string[] {
+  checkOptionKeys(options, 'savePretrained');
   const dtype = options.dtype ?? 'bf16';
   if (dtype !== 'bf16' && dtype !== 'f32') throw new ConfigError(`dtype must be 'bf16' or 'f32', got ${JSON.stringify(dtype)}`, ['dtype']);
   const maxShard = options.maxShardSize ?? 5 * 2 ** 30;
