@@ -31,6 +31,8 @@ export interface RunData {
  * and a pretraining corpus of arithmetic facts, general text and (a fraction of) reasoning-like text
  * in R1's format — real pretraining data contains some, which is what lets R1-Zero find the format.
  *
+ * @param cfg - The resolved recipe config: its task, seed and corpus sizes decide the data.
+ *
  * @example
  * ```ts
  * import { buildRunData, recipePresets } from '@r1-ts/pipeline';
@@ -68,6 +70,9 @@ export function buildRunData(cfg: RecipeConfig): RunData {
  * The run's task generator and its disjoint train/eval split. The eval problems depend only on the
  * task and the seed (makeSplit draws them first), so `r1 eval` rebuilds the same held-out set.
  *
+ * @param task - The recipe's task: `kind`, `digits`, `promptStyle` and the `trainProblems` / `evalProblems` counts.
+ * @param seed - The run's seed; the same task and seed always give the same held-out problems.
+ *
  * @example
  * ```ts
  * import { taskSplit } from '@r1-ts/pipeline';
@@ -83,6 +88,9 @@ export function taskSplit(task: RecipeConfig['task'], seed: number): { generator
 /**
  * Cold-start SFT examples: worked R1-format solutions of train problems.
  *
+ * @param data - The run's data (from {@link buildRunData}); examples are drawn from its train problems.
+ * @param count - Number of examples to return.
+ *
  * @example
  * ```ts
  * import { buildRunData, coldStartData, recipePresets } from '@r1-ts/pipeline';
@@ -96,6 +104,9 @@ export function coldStartData(data: RunData, count: number): SftExample[] {
 
 /**
  * General SFT examples (no reasoning block), for the stage-3 mix.
+ *
+ * @param data - The run's data (from {@link buildRunData}); examples come from its general prompts.
+ * @param count - Number of examples to return.
  *
  * @example
  * ```ts

@@ -1,6 +1,6 @@
 import { Rng } from '@r1-ts/tensor-kernels';
 import { generate, openThinkSuffix } from '@r1-ts/model';
-import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+import type { CausalLM, Tokenizer } from '@r1-ts/model';
 import { extractAnswer, formatReward, isMathEquivalent } from '@r1-ts/rewards';
 import type { TaskSample } from '@r1-ts/tasks';
 import { passAt1StandardError } from './findings';
@@ -11,10 +11,10 @@ import { passAt1StandardError } from './findings';
  * @example
  * ```ts
  * import { evaluateModel, type EvalOptions } from '@r1-ts/pipeline';
- * import type { DeepSeekModel, Tokenizer } from '@r1-ts/model';
+ * import type { CausalLM, Tokenizer } from '@r1-ts/model';
  * import type { TaskSample } from '@r1-ts/tasks';
  * const r1Style: EvalOptions = { k: 8, temperature: 0.6, topP: 0.95, maxNewTokens: 64, seed: 1 };
- * const passAt1 = (m: DeepSeekModel, tok: Tokenizer, problems: TaskSample[]) => evaluateModel(m, tok, problems, r1Style).passAt1;
+ * const passAt1 = (m: CausalLM, tok: Tokenizer, problems: TaskSample[]) => evaluateModel(m, tok, problems, r1Style).passAt1;
  * ```
  */
 export interface EvalOptions {
@@ -61,6 +61,11 @@ export interface EvalResult {
  * pass@1 and cons@k of a model on held-out problems (R1 §3): k samples per problem; pass@1 is the
  * mean correctness, cons@k the correctness of the majority answer.
  *
+ * @param model - The model to evaluate (any family); left in inference mode, not trained.
+ * @param tokenizer - Its tokenizer: prompts go through its chat template, answers are decoded with it.
+ * @param problems - Held-out problems, each with a prompt and a gold `answer`.
+ * @param options - `k` samples per problem, `temperature`, `topP`, `maxNewTokens`, optional `seed` and `batchSize` (problems per generation batch, default 16).
+ *
  * @example
  * ```ts
  * import { CharTokenizer, DeepSeekModel, presets } from '@r1-ts/model';
@@ -72,7 +77,7 @@ export interface EvalResult {
  * console.log(r.passAt1);
  * ```
  */
-export function evaluateModel(model: DeepSeekModel, tokenizer: Tokenizer, problems: readonly TaskSample[], options: EvalOptions): EvalResult {
+export function evaluateModel(model: CausalLM<any>, tokenizer: Tokenizer, problems: readonly TaskSample[], options: EvalOptions): EvalResult {
   const { k } = options;
   const rng = new Rng(options.seed ?? 1234);
   const batch = options.batchSize ?? 16;

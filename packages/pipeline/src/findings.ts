@@ -39,6 +39,8 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
  * 4. the distilled student beats the same student trained with RL alone by ≥ 20 points;
  * 5. after reasoning RL (stage 2), ≥ 95% of sampled answers are in the `<think>…</think>` format.
  *
+ * @param evals - Stage id → its held-out evaluation, as stored in the run's `eval.json`; findings whose stages are missing are reported as not checked.
+ *
  * @example
  * ```ts
  * import { recipeFindings } from '@r1-ts/pipeline';
@@ -73,6 +75,8 @@ export function recipeFindings(evals: Record<string, EvalResult>): Finding[] {
 /**
  * Mean, sample standard deviation and minimum of a list (sd 0 for one value).
  *
+ * @param xs - The values, e.g. one run metric over several seeds; `n` in the result is their count.
+ *
  * @example
  * ```ts
  * import { meanSdMin } from '@r1-ts/pipeline';
@@ -89,6 +93,8 @@ export function meanSdMin(xs: readonly number[]): { mean: number; sd: number; mi
 /**
  * Standard error of a pass@1 estimate from its per-problem pass rates (between-problem variance
  * over n problems); at most 0.5/√n whatever k is.
+ *
+ * @param perProblem - Each problem's pass rate over its k samples, in [0, 1]; n = the array's length.
  *
  * @example
  * ```ts

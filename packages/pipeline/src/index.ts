@@ -14,3 +14,8 @@ export type { PipelineEvent } from './events';
 export { renderReport, writeReport, stageLabel } from './report';
 export { recipeFindings, meanSdMin, passAt1StandardError, FINDING_MARGINS } from './findings';
 export type { Finding } from './findings';
+export { modelSizes } from './config';
+export { scratchModels, pretrainedModels, recipeRoles, pretrainedNotes } from './models';
+export type { StageModels } from './models';
+export { lossFigure, rewardFigure, lengthFigure, klClipFigure, stepFigure, renderFigure as renderReportFigure, reportPage, esc as escapeHtml, readReportJson, readReportJsonl } from './report_blocks';
+export type { ReportFigure, Row as ReportRow } from './report_blocks';

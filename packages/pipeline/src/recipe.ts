@@ -1,14 +1,15 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { CheckpointError, ConfigError, initBackend } from '@r1-ts/tensor-kernels';
-import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint, presets, sha256File } from '@r1-ts/model';
-import type { DeepSeekConfigInput, SftExample } from '@r1-ts/model';
+import { DeepSeekModel, DeepSeekPolicy, presets, sha256File } from '@r1-ts/model';
+import type { CausalLM, DeepSeekConfigInput, SftExample } from '@r1-ts/model';
 import { sampleFromTeacher } from '@r1-ts/distill';
 import type { TeacherSamplingOptions } from '@r1-ts/distill';
 import { accuracyReward, formatReward, languageConsistencyReward } from '@r1-ts/rewards';
 import type { RewardSample } from '@r1-ts/rewards';
 import type { TaskSample } from '@r1-ts/tasks';
+import { modelSizes } from './config';
 import type { RecipeConfig } from './config';
 import { buildRunData, coldStartData, generalSft } from './corpus';
 import type { RunData } from './corpus';
@@ -19,7 +20,10 @@ import { PreferenceRewardModel } from './reward_model';
 import { runRlStage } from './rl_stage';
 import type { NamedReward } from './rl_stage';
 import { RunDir } from './rundir';
-import { runSftStage } from './sft_stage';
+import { loadStageModel, runSftStage } from './sft_stage';
+import { importStage, pretrainedNotes, recipeRoles } from './models';
+import { inVocabulary } from './reward_model';
+import type { StageModels } from './models';
 import { dsaStage } from './dsa_stage';
 import { writeReport } from './report';
 import type { StageContext } from './sft_stage';
@@ -73,10 +77,17 @@ export interface RecipeSummary {
   wallSeconds: number;
   /** report.html, when written. */
   report?: string;
+  /**
+   * What the run did differently from R1's recipe on models it creates, by rule (pretrained roles:
+   * pretraining replaced by the checkpoint, dense families without MoE/MTP/DSA). Empty otherwise.
+   */
+  notes: string[];
 }
 
 /**
  * The stages of each recipe, in order (R1 §2.3–2.4 and the comparisons of issue #7).
+ *
+ * @param cfg - The resolved recipe config; its `recipe` (and options such as DSA conversion) decides the stage list.
  *
  * @example
  * ```ts
@@ -85,7 +96,8 @@ export interface RecipeSummary {
  * ```
  */
 export function recipeStages(cfg: RecipeConfig): string[] {
-  const dsa = cfg.attention === 'dsa' ? ['dsa-warmup', 'dsa-sparse'] : [];
+  // The DSA conversion turns a base the run pretrained into a sparse one; a pretrained policy skips it.
+  const dsa = cfg.attention === 'dsa' && !cfg.policy?.pretrained ? ['dsa-warmup', 'dsa-sparse'] : [];
   if (cfg.recipe === 'r1-zero') return ['pretrain', ...dsa, 'r1-zero', 'eval'];
   return [
     'pretrain', 'pretrain-student', ...dsa, 'cold-start', 'reasoning-rl', 'rejection-sft', 'reward-model', 'rl-all',
@@ -97,6 +109,10 @@ export function recipeStages(cfg: RecipeConfig): string[] {
  * Model config of the teacher or the student for this run's vocabulary: the `tiny` preset with the
  * recipe's size overrides, dense (DSA indexers are added later by the dsa-warmup stage).
  *
+ * @param cfg - The resolved recipe config, whose `teacher` / `student` size overrides are applied.
+ * @param which - `teacher` (the policy trained by the RL stages) or `student` (the smaller distillation target).
+ * @param vocabSize - Vocabulary size of the run's tokenizer; becomes `vocab_size`.
+ *
  * @example
  * ```ts
  * import { DeepSeekModel } from '@r1-ts/model';
@@ -107,7 +123,7 @@ export function recipeStages(cfg: RecipeConfig): string[] {
  * ```
  */
 export function stageModelConfig(cfg: RecipeConfig, which: 'teacher' | 'student', vocabSize: number): DeepSeekConfigInput {
-  const base = { ...presets.tiny, ...cfg[which], vocab_size: vocabSize };
+  const base = { ...presets.tiny, ...modelSizes(cfg, which), vocab_size: vocabSize };
   // Pretraining is dense even under DSA: the indexers are added by the dsa-warmup stage (V3.2-Exp §2.1).
   return { ...base, index_n_heads: null, index_head_dim: null, index_topk: null };
 }
@@ -136,6 +152,9 @@ function ruleRewards(): NamedReward<TaskSample>[] {
  * → RL for all scenarios with a preference reward model → distillation into a smaller dense student
  * (and the same student trained with RL alone) → R1-Zero (RL from the base) → evaluation of every stage → report.
  *
+ * @param cfg - The resolved recipe config (from {@link resolveRecipeConfig}): recipe, task, model sizes, stage step counts, seeds.
+ * @param options - `out`: the run directory (created); `resume`: continue from its state.json and newest checkpoints; `onEvent`: progress events; `stopAfter`: stop after this stage id.
+ *
  * @example
  * ```ts
  * import { mkdtempSync } from 'node:fs';
@@ -158,15 +177,23 @@ export async function runRecipe(cfg: RecipeConfig, options: RunRecipeOptions): P
     cfg = saved.config;
   } else if (existsSync(run.path('state.json'))) {
     throw new ConfigError(`${options.out} already holds a run; use --resume to continue it or choose another --out`, ['out']);
+  } else {
+    // run.json records pretrained checkpoints by absolute path, so `--resume` finds them from any directory.
+    if (cfg.policy?.pretrained) cfg = { ...cfg, policy: { ...cfg.policy, pretrained: resolve(cfg.policy.pretrained) } };
+    if (cfg.student.pretrained) cfg = { ...cfg, student: { ...cfg.student, pretrained: resolve(cfg.student.pretrained) } };
   }
   const backend = await initBackend({ backend: cfg.backend, quiet: true });
+  const data = buildRunData(cfg);
+  const tok = data.tokenizer;
+  // Pretrained checkpoints are checked (config.json, family, tokenizer) before anything is written.
+  const roles = recipeRoles(cfg, tok);
+  const notes = pretrainedNotes(cfg, roles);
   run.ensure();
   if (options.resume) removeLeftovers(run.root);
   if (!options.resume) {
-    run.writeJson('run.json', { config: cfg, versions: versions(), backend, startedAt: new Date().toISOString() });
+    run.writeJson('run.json', { config: cfg, versions: versions(), backend, startedAt: new Date().toISOString(), ...(notes.length && { notes }) });
   }
-  const data = buildRunData(cfg);
-  const tok = data.tokenizer;
+  for (const message of notes) emit({ type: 'log', message });
   const ctx: StageContext = { run, tokenizer: tok, seed: cfg.seed, emit };
   const state = run.state();
   const done = (stage: string, dir: string) => {
@@ -192,7 +219,7 @@ export async function runRecipe(cfg: RecipeConfig, options: RunRecipeOptions): P
       emit({ type: 'stage_skipped', stage, reason: 'already done' });
       continue;
     }
-    const dir = await runStage(stage, cfg, ctx, data, { teacher, student, ckpt });
+    const dir = await runStage(stage, cfg, ctx, data, { teacher, student, ckpt, roles });
     done(stage, dir);
     if (options.stopAfter === stage) break;
   }
@@ -204,7 +231,7 @@ export async function runRecipe(cfg: RecipeConfig, options: RunRecipeOptions): P
     run.writeJson('timing.json', { ...timing, wallSeconds: (timing.wallSeconds ?? 0) + wallSeconds });
   }
   const report = finished ? await writeReport(run.root) : undefined;
-  return { runDir: run.root, checkpoints: { ...state.completed }, eval: evals, wallSeconds, report };
+  return { runDir: run.root, checkpoints: { ...state.completed }, eval: evals, wallSeconds, report, notes };
 }
 
 async function runStage(
@@ -212,22 +239,27 @@ async function runStage(
   cfg: RecipeConfig,
   ctx: StageContext,
   data: RunData,
-  m: { teacher: () => DeepSeekModel; student: () => DeepSeekModel; ckpt: (s: string) => string },
+  m: { teacher: () => DeepSeekModel; student: () => DeepSeekModel; ckpt: (s: string) => string; roles: { policy: StageModels; student: StageModels } },
 ): Promise<string> {
   const { run, tokenizer: tok } = ctx;
-  const fromDir = (dir: string) => () => loadCheckpoint(dir).model;
+  // The policy's and the student's stages each run with their role's tokenizer and checkpoint layout.
+  const policyCtx = roleContext(ctx, m.roles.policy);
+  const studentCtx = roleContext(ctx, m.roles.student);
+  const fromDir = (c: StageContext, dir: string) => () => loadStageModel(c, dir);
   const reasoning = data.train;
   switch (stage) {
     case 'pretrain':
+      if (m.roles.policy.pretrained) return importStage(policyCtx, stage, m.roles.policy);
       return runSftStage(ctx, stage, m.teacher, data.documents, cfg.pretrain);
     case 'pretrain-student':
+      if (m.roles.student.pretrained) return importStage(studentCtx, stage, m.roles.student);
       return runSftStage(ctx, stage, m.student, data.documents, cfg.pretrain);
     case 'cold-start':
-      return runSftStage(ctx, stage, fromDir(m.ckpt(lastBase(cfg))), coldStartData(data, cfg.coldStart.examples), cfg.coldStart);
+      return runSftStage(policyCtx, stage, fromDir(policyCtx, m.ckpt(lastBase(cfg))), coldStartData(data, cfg.coldStart.examples), cfg.coldStart);
     case 'reasoning-rl':
-      return runRlStage(ctx, stage, m.ckpt('cold-start'), reasoning, ruleRewards(), cfg.reasoningRl, cfg.algo);
+      return runRlStage(policyCtx, stage, m.ckpt('cold-start'), reasoning, ruleRewards(), cfg.reasoningRl, cfg.algo);
     case 'rejection-sft': {
-      const kept = await keptTeacherSamples(ctx, 'rejection-sampling', m.ckpt('reasoning-rl'), reasoning.slice(0, cfg.rejection.prompts), {
+      const kept = await keptTeacherSamples(policyCtx, 'rejection-sampling', m.ckpt('reasoning-rl'), reasoning.slice(0, cfg.rejection.prompts), {
         k: cfg.rejection.samplesPerPrompt, seed: cfg.seed, maxNewTokens: cfg.eval.maxNewTokens, temperature: 0.6, topP: 0.95,
         jsonlPath: run.path('rejection-samples.jsonl'),
       });
@@ -235,7 +267,7 @@ async function runStage(
       // R1 §2.3.3 fine-tunes the *base* model on the curated set (from: 'base'); 'reasoning-rl' continues
       // from the stage-2 checkpoint.
       const init = cfg.rejection.from === 'base' ? lastBase(cfg) : 'reasoning-rl';
-      return runSftStage(ctx, stage, fromDir(m.ckpt(init)), sft.length ? sft : coldStartData(data, 16), cfg.rejection);
+      return runSftStage(policyCtx, stage, fromDir(policyCtx, m.ckpt(init)), sft.length ? sft : coldStartData(data, 16), cfg.rejection);
     }
     case 'reward-model': {
       const path = run.path('reward-model.safetensors');
@@ -264,31 +296,32 @@ async function runStage(
       const dataset = [...reasoning, ...data.general.slice(0, Math.min(nGeneral, data.general.length))];
       const preference: NamedReward<TaskSample> = {
         name: 'preference',
-        fn: (c, s) => (isReasoning(s) ? null : Math.tanh(rm.score([{ prompt: s.prompt, response: c }])[0])),
+        fn: (c, s) => (isReasoning(s) ? null : Math.tanh(rm.score([{ prompt: s.prompt, response: inVocabulary(tok, c) }])[0])),
         weight: 1,
       };
       try {
-        return await runRlStage(ctx, stage, m.ckpt('rejection-sft'), dataset, [...ruleRewards(), preference], cfg.rlAll, cfg.algo);
+        return await runRlStage(policyCtx, stage, m.ckpt('rejection-sft'), dataset, [...ruleRewards(), preference], cfg.rlAll, cfg.algo);
       } finally {
         rm.dispose();
       }
     }
     case 'distill': {
-      const sft = await keptTeacherSamples(ctx, 'distill-sampling', m.ckpt('rl-all'), reasoning.slice(0, cfg.distill.prompts), {
+      // Distillation is through text: the teacher's samples are re-tokenized by the student's tokenizer.
+      const sft = await keptTeacherSamples(policyCtx, 'distill-sampling', m.ckpt('rl-all'), reasoning.slice(0, cfg.distill.prompts), {
         k: cfg.distill.samplesPerPrompt, seed: cfg.seed + 7, maxNewTokens: cfg.eval.maxNewTokens, jsonlPath: run.path('distill-samples.jsonl'),
       });
-      return runSftStage(ctx, stage, fromDir(m.ckpt('pretrain-student')), sft.length ? sft : coldStartData(data, 16), cfg.distill);
+      return runSftStage(studentCtx, stage, fromDir(studentCtx, m.ckpt('pretrain-student')), sft.length ? sft : coldStartData(data, 16), cfg.distill);
     }
     case 'student-rl':
-      return runRlStage(ctx, stage, m.ckpt('pretrain-student'), reasoning, ruleRewards(), cfg.studentRl, cfg.algo);
+      return runRlStage(studentCtx, stage, m.ckpt('pretrain-student'), reasoning, ruleRewards(), cfg.studentRl, cfg.algo);
     case 'r1-zero':
-      return runRlStage(ctx, stage, m.ckpt(lastBase(cfg)), reasoning, ruleRewards(), cfg.r1Zero, cfg.algo);
+      return runRlStage(policyCtx, stage, m.ckpt(lastBase(cfg)), reasoning, ruleRewards(), cfg.r1Zero, cfg.algo);
     case 'dsa-warmup':
       return dsaStage(ctx, stage, m.ckpt('pretrain'), cfg, data.documents);
     case 'dsa-sparse':
       return dsaStage(ctx, stage, m.ckpt('dsa-warmup'), cfg, data.documents);
     case 'eval':
-      return evaluateStages(ctx, cfg, data, m.ckpt);
+      return evaluateStages(ctx, cfg, data, m.ckpt, { policy: policyCtx, student: studentCtx });
     default:
       throw new Error(`unknown stage ${stage}`);
   }
@@ -305,7 +338,7 @@ async function keptTeacherSamples(
   prompts: TaskSample[],
   options: TeacherSamplingOptions,
 ): Promise<SftExample[]> {
-  const policy = new DeepSeekPolicy(loadCheckpoint(teacherDir).model, ctx.tokenizer);
+  const policy = new DeepSeekPolicy<CausalLM<any>>(loadStageModel(ctx, teacherDir), ctx.tokenizer);
   const jsonl = options.jsonlPath;
   // All or nothing: a samples file cut by a crash is resampled from the start (the sampling stream
   // is seeded from the start), a complete one (checksum recorded) is read back without sampling.
@@ -338,16 +371,25 @@ function removeLeftovers(root: string): void {
   for (const stage of readdirSync(root)) {
     const d = join(root, stage);
     if (!statSync(d).isDirectory()) continue;
-    for (const n of readdirSync(d)) if (/^ckpt-\d+\.(tmp|old)-\d+$/.test(n)) rmSync(join(d, n), { recursive: true, force: true });
+    // savePretrained (pretrained roles) adds a timestamp: `ckpt-N.tmp-<pid>-<ms>`.
+    for (const n of readdirSync(d)) if (/^ckpt-\d+\.(tmp|old)-\d+(-\d+)?$/.test(n)) rmSync(join(d, n), { recursive: true, force: true });
   }
 }
 
 /** The base checkpoint later stages start from: the sparse-converted one under DSA. */
 function lastBase(cfg: RecipeConfig): string {
-  return cfg.attention === 'dsa' ? 'dsa-sparse' : 'pretrain';
+  return cfg.attention === 'dsa' && !cfg.policy?.pretrained ? 'dsa-sparse' : 'pretrain';
 }
 
-function evaluateStages(ctx: StageContext, cfg: RecipeConfig, data: RunData, ckpt: (s: string) => string): string {
+/** The stage context of a role: unchanged for models the run creates, the role's tokenizer and layout for a pretrained one. */
+function roleContext(ctx: StageContext, role: StageModels): StageContext {
+  return role.pretrained ? { ...ctx, tokenizer: role.tokenizer, models: role } : ctx;
+}
+
+/** Stages whose checkpoints are the student's (the rest are the policy's). */
+const STUDENT_STAGES = new Set(['pretrain-student', 'distill', 'student-rl']);
+
+function evaluateStages(ctx: StageContext, cfg: RecipeConfig, data: RunData, ckpt: (s: string) => string, roles: { policy: StageContext; student: StageContext }): string {
   const { run } = ctx;
   const evals = run.readJson<Record<string, EvalResult>>('eval.json') ?? {};
   const targets = ['pretrain', 'cold-start', 'reasoning-rl', 'rejection-sft', 'rl-all', 'distill', 'student-rl', 'r1-zero'];
@@ -355,8 +397,9 @@ function evaluateStages(ctx: StageContext, cfg: RecipeConfig, data: RunData, ckp
   const todo = targets.filter((s) => completed[s] && !evals[s] && s !== 'reward-model');
   ctx.emit({ type: 'stage_start', stage: 'eval', total: todo.length, done: 0 });
   todo.forEach((stage, i) => {
-    const { model } = loadCheckpoint(ckpt(stage));
-    evals[stage] = evaluateModel(model, ctx.tokenizer, data.eval, { ...cfg.eval, seed: cfg.seed + 99 });
+    const role = STUDENT_STAGES.has(stage) ? roles.student : roles.policy;
+    const model = loadStageModel(role, ckpt(stage));
+    evals[stage] = evaluateModel(model, role.tokenizer, data.eval, { ...cfg.eval, seed: cfg.seed + 99 });
     model.dispose();
     run.writeJson('eval.json', evals);
     ctx.emit({ type: 'progress', stage: 'eval', step: i + 1, total: todo.length, metrics: { passAt1: evals[stage].passAt1 } });

@@ -22,6 +22,11 @@ export class PreferenceRewardModel extends Module {
   readonly backbone: DeepSeekModel;
   readonly scoreHead: tf.Variable;
 
+  /**
+   * @param config - DeepSeek config of the backbone (its `vocab_size` must match `tokenizer`); a scalar head [hidden_size] reads the last token's hidden state.
+   * @param tokenizer - Tokenizer of prompt–response pairs.
+   * @param seed - Seed of the backbone's and the head's initial weights.
+   */
   constructor(config: DeepSeekConfigInput, readonly tokenizer: Tokenizer, seed: number) {
     super(new Rng(seed));
     this.backbone = this.child('backbone', new DeepSeekModel(config, { rng: this.rng }));
@@ -88,5 +93,25 @@ export class PreferenceRewardModel extends Module {
   /** Loads weights saved by {@link PreferenceRewardModel.save}. */
   load(path: string): void {
     this.loadState(readSafetensors(path).tensors);
+  }
+}
+
+/**
+ * The text with the characters the reward model's tokenizer (the run's character vocabulary) does
+ * not know dropped: a pretrained policy writes characters the task corpus never had.
+ */
+export function inVocabulary(tok: Tokenizer, text: string): string {
+  try {
+    tok.encode(text);
+    return text;
+  } catch {
+    return [...text].filter((ch) => {
+      try {
+        tok.encode(ch);
+        return true;
+      } catch {
+        return false;
+      }
+    }).join('');
   }
 }

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { DeepSeekModel, DeepSeekPolicy, loadCheckpoint } from '@r1-ts/model';
-import type { Tokenizer } from '@r1-ts/model';
+import { DeepSeekModel, DeepSeekPolicy } from '@r1-ts/model';
+import type { CausalLM, Tokenizer } from '@r1-ts/model';
 import { GrpoTrainer } from '@r1-ts/grpo';
 import type { GrpoTrainerSnapshot, GrpoTrainerState, RewardFunction } from '@r1-ts/grpo';
 import { GspoTrainer } from '@r1-ts/gspo';
 import { readSafetensors } from '@r1-ts/tensor-kernels';
-import { faultCounter, stopOnFaults } from './sft_stage';
+import { faultCounter, loadStageModel, stopOnFaults } from './sft_stage';
 import type { StageContext } from './sft_stage';
 
 /** Settings of one RL stage (the recipe config's `reasoningRl`, `rlAll`, `studentRl`, `r1Zero`). */
@@ -52,7 +52,7 @@ interface RlTrainerFile {
 export async function runRlStage<S extends { prompt: string }>(
   ctx: StageContext,
   stage: string,
-  initDir: string | (() => DeepSeekModel),
+  initDir: string | (() => CausalLM<any>),
   dataset: readonly S[],
   rewards: NamedReward<S>[],
   c: RlStageConfig,
@@ -61,8 +61,8 @@ export async function runRlStage<S extends { prompt: string }>(
   const latest = ctx.run.latestCheckpoint(stage, (dir, e) => ctx.emit({ type: 'log', message: `${stage}: skipping ${dir}: ${e.message}` }));
   if (latest && latest.step >= c.steps) return latest.dir;
   if (!latest && typeof initDir === 'string') ctx.run.verify(initDir);
-  const model = latest ? loadCheckpoint(latest.dir).model : typeof initDir === 'string' ? loadCheckpoint(initDir).model : initDir();
-  const policy = new DeepSeekPolicy(model, ctx.tokenizer);
+  const model = latest ? loadStageModel(ctx, latest.dir) : typeof initDir === 'string' ? loadStageModel(ctx, initDir) : initDir();
+  const policy = new DeepSeekPolicy<CausalLM<any>>(model, ctx.tokenizer);
   let step = latest?.step ?? 0;
   const saved = latest ? ctx.run.readJson<RlTrainerFile>(`${stage}/ckpt-${latest.step}/trainer.json`) : null;
   const named = rewards.map((r) => Object.defineProperty(r.fn, 'name', { value: r.name }));
@@ -96,9 +96,9 @@ export async function runRlStage<S extends { prompt: string }>(
   const save = (s: number, snap: GrpoTrainerSnapshot) => {
     const tensorFiles: Record<string, Record<string, tf.Tensor>> = { 'trainer.safetensors': snap.tensors };
     const ref = trainer.reference;
-    if (ref) tensorFiles['reference.safetensors'] = Object.fromEntries((ref as DeepSeekPolicy).model.namedParameters());
+    if (ref) tensorFiles['reference.safetensors'] = Object.fromEntries((ref as DeepSeekPolicy<CausalLM<any>>).model.namedParameters());
     const file: RlTrainerFile = { step: s, algo, trainer: snap.state };
-    ctx.run.saveStageCheckpoint(stage, s, model, ctx.tokenizer, { tensorFiles, files: { 'trainer.json': JSON.stringify(file) } });
+    ctx.run.saveStageCheckpoint(stage, s, model, ctx.tokenizer, { tensorFiles, files: { 'trainer.json': JSON.stringify(file) } }, ctx.models);
     lastSaved = s;
   };
   const faults = faultCounter(ctx, stage);
@@ -131,12 +131,13 @@ export async function runRlStage<S extends { prompt: string }>(
 }
 
 /** Restores a trainer from an RL checkpoint: its state, optimizer tensors and reference model. */
-async function restoreTrainer<S extends { prompt: string }>(trainer: GrpoTrainer<S>, state: GrpoTrainerState, dir: string, model: DeepSeekModel, tokenizer: Tokenizer): Promise<void> {
+async function restoreTrainer<S extends { prompt: string }>(trainer: GrpoTrainer<S>, state: GrpoTrainerState, dir: string, model: CausalLM<any>, tokenizer: Tokenizer): Promise<void> {
   const tensors = readSafetensors(join(dir, 'trainer.safetensors')).tensors;
-  let reference: DeepSeekPolicy | undefined;
+  let reference: DeepSeekPolicy<CausalLM<any>> | undefined;
   const refPath = join(dir, 'reference.safetensors');
   if (state.reference && existsSync(refPath)) {
-    const refModel = new DeepSeekModel(model.config, { seed: 0 });
+    // Any family: a model of the same config, then the saved reference weights over it.
+    const refModel = model instanceof DeepSeekModel ? new DeepSeekModel(model.config, { seed: 0 }) : model.clone();
     refModel.loadState(readSafetensors(refPath).tensors);
     reference = new DeepSeekPolicy(refModel, tokenizer);
   }

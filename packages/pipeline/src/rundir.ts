@@ -1,7 +1,8 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { saveCheckpoint, sha256File, verifyCheckpoint } from '@r1-ts/model';
-import type { DeepSeekModel, SaveCheckpointOptions, Tokenizer } from '@r1-ts/model';
+import type { CausalLM, DeepSeekModel, SaveCheckpointOptions, Tokenizer } from '@r1-ts/model';
+import type { StageModels } from './models';
 import { CheckpointError, writeFileAtomic } from '@r1-ts/tensor-kernels';
 
 /**
@@ -47,6 +48,9 @@ export interface RunState {
  * ```
  */
 export class RunDir {
+  /**
+   * @param root - The run directory, e.g. `runs/demo`; nothing is created until something is written.
+   */
   constructor(readonly root: string) {}
 
   /** Absolute path of a file or directory inside the run. */
@@ -106,12 +110,14 @@ export class RunDir {
 
   /**
    * Saves a stage checkpoint `<stage>/ckpt-<step>` (model `saveCheckpoint`: temporary directory,
-   * fsync, manifest, rename) and records its checksums in state.json with the stage in progress.
+   * fsync, manifest, rename; or `models.save` for a pretrained role's Hugging Face layout) and records its checksums in state.json with the stage in progress.
    * Returns the directory.
    */
-  saveStageCheckpoint(stage: string, step: number, model: DeepSeekModel, tokenizer: Tokenizer, extra: SaveCheckpointOptions = {}): string {
+  saveStageCheckpoint(stage: string, step: number, model: DeepSeekModel | CausalLM<any>, tokenizer: Tokenizer, extra: SaveCheckpointOptions = {}, models?: StageModels): string {
     const dir = this.path(stage, `ckpt-${step}`);
-    const sums = saveCheckpoint(dir, model, tokenizer, { ...extra, onFileWritten: checkpointWriteHook() });
+    const options = { ...extra, onFileWritten: checkpointWriteHook() };
+    // A pretrained role writes the Hugging Face layout; models the run created, r1-ts checkpoints.
+    const sums = models ? models.save(dir, model, options) : saveCheckpoint(dir, model as DeepSeekModel, tokenizer, options);
     this.recordCheckpoint(dir, sums, { stage, step });
     return dir;
   }

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { collate, loadCheckpoint, loadOptimizerState, SftTrainer, trainStep } from '@r1-ts/model';
-import type { DeepSeekModel, SftExample, StepStats, TokenBatch, Tokenizer } from '@r1-ts/model';
+import { collate, loadCheckpoint, loadOptimizerState, lrSchedule, SftTrainer, trainStep } from '@r1-ts/model';
+import type { CausalLM, SftExample, StepStats, TokenBatch, Tokenizer } from '@r1-ts/model';
 
 import { R1Error } from '@r1-ts/tensor-kernels';
 import type { RunDir } from './rundir';
 import type { PipelineEvent } from './events';
+import type { StageModels } from './models';
 
 /**
  * Consecutive faulted steps (non-finite loss or gradient norm: the update was skipped, nothing
@@ -46,6 +47,8 @@ export interface SftStageConfig {
   steps: number;
   batchSize: number;
   lr: number;
+  /** `cosine`: from `lr` down to `lr`/10 at `steps`; default constant. */
+  decay?: 'constant' | 'cosine';
   checkpointEvery: number;
 }
 
@@ -55,6 +58,13 @@ export interface StageContext {
   tokenizer: Tokenizer;
   seed: number;
   emit: (e: PipelineEvent) => void;
+  /** How the stage's role loads and saves checkpoints; absent: r1-ts checkpoints of a DeepSeekModel. */
+  models?: StageModels;
+}
+
+/** Loads a stage checkpoint of the context's role. */
+export function loadStageModel(ctx: StageContext, dir: string): CausalLM<any> {
+  return ctx.models ? ctx.models.load(dir) : loadCheckpoint(dir).model;
 }
 
 /**
@@ -65,14 +75,14 @@ export interface StageContext {
 export function runSftStage(
   ctx: StageContext,
   stage: string,
-  init: () => DeepSeekModel,
+  init: () => CausalLM<any>,
   data: SftExample[] | string[],
   c: SftStageConfig,
 ): string {
   const latest = ctx.run.latestCheckpoint(stage, (dir, e) => ctx.emit({ type: 'log', message: `${stage}: skipping ${dir}: ${e.message}` }));
   if (latest && latest.step >= c.steps) return latest.dir;
-  const model = latest ? loadCheckpoint(latest.dir).model : init();
-  const trainer = new SftTrainer(model, ctx.tokenizer, { lr: c.lr, batchSize: c.batchSize, seed: ctx.seed, weightDecay: 0.01 });
+  const model = latest ? loadStageModel(ctx, latest.dir) : init();
+  const trainer = new SftTrainer(model, ctx.tokenizer, { lr: c.decay === 'cosine' && c.steps > 0 ? lrSchedule({ peak: c.lr, total: c.steps, decay: 'cosine', minRatio: 0.1 }) : c.lr, batchSize: c.batchSize, seed: ctx.seed, weightDecay: 0.01 });
   let step = 0;
   if (latest) {
     loadOptimizerState(latest.dir, trainer.optimizer);
@@ -87,7 +97,7 @@ export function runSftStage(
     ctx.run.saveStageCheckpoint(stage, s, model, ctx.tokenizer, {
       optimizer: trainer.optimizer,
       files: { 'trainer.json': JSON.stringify({ step: s, trainer: trainer.getState() }) },
-    });
+    }, ctx.models);
     lastSaved = s;
   };
   const faults = faultCounter(ctx, stage);
@@ -127,7 +137,7 @@ export function stopOnFaults(fault: R1Error, lastGood: number, lastSaved: number
 }
 
 /** A language-modelling step on raw documents: bos + text + eos, loss on every token. */
-function plainStep(trainer: SftTrainer, model: DeepSeekModel, tok: Tokenizer, batch: SftExample[]): StepStats {
+function plainStep(trainer: SftTrainer<CausalLM<any>>, model: CausalLM<any>, tok: Tokenizer, batch: SftExample[]): StepStats {
   const b = documentBatch(tok, batch.map((d) => d.completion));
   try {
     return trainStep(model, trainer.optimizer, b, trainer.options);

@@ -53,7 +53,7 @@ describe('r1 grpo', () => {
     const a = join(dir, 'a');
     const full = await r1(args(a, '--merge', '--save-dtype', 'f32'));
     expect(full.code, full.stderr).toBe(0);
-    expect(readdirSync(a).sort()).toEqual(['adapter', 'checkpoint-1', 'checkpoint-2', 'checkpoint-3', 'checkpoint-4', 'merged', 'metrics.jsonl', 'run.json']);
+    expect(readdirSync(a).sort()).toEqual(['adapter', 'checkpoint-1', 'checkpoint-2', 'checkpoint-3', 'checkpoint-4', 'merged', 'metrics.jsonl', 'report.html', 'run.json']);
     const rows = readFileSync(join(a, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     for (const k of ['reward', 'kl', 'loss', 'grad_norm', 'rewards/accuracy/mean', 'completions/mean_length', 'clip_ratio/region_mean']) expect(rows[0], k).toHaveProperty(k);
@@ -100,7 +100,7 @@ describe('r1 grpo', () => {
     const s = join(dir, 's');
     const sft = await r1(sftArgs(s));
     expect(sft.code, sft.stderr).toBe(0);
-    expect(readdirSync(s).sort()).toEqual(['adapter', 'checkpoint-1', 'checkpoint-2', 'checkpoint-3', 'checkpoint-4', 'metrics.jsonl', 'run.json']);
+    expect(readdirSync(s).sort()).toEqual(['adapter', 'checkpoint-1', 'checkpoint-2', 'checkpoint-3', 'checkpoint-4', 'metrics.jsonl', 'report.html', 'run.json']);
     const rows = readFileSync(join(s, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.map((r) => r.step)).toEqual([1, 2, 3, 4]);
     expect(rows[3].loss).toBeLessThan(rows[0].loss);

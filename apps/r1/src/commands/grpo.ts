@@ -19,6 +19,7 @@ import {
   restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
 import { R1_SYSTEM_PROMPT, grpoRecipeSchema, parseRecipe, readRecipeFile, totalSteps, type GrpoRecipe } from './train_recipe';
+import { writeTrainReport } from './train_report';
 
 /** Flags of `r1 grpo` (each overrides the recipe field named in its help). */
 export interface TrainFlags {
@@ -164,7 +165,7 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
   const evalRows = recipe.eval_dataset_name ? (await loadTrainData(recipe.eval_dataset_name, { prompt: recipe.dataset_prompt_column, answer: recipe.dataset_answer_column })).slice(0, recipe.eval_max_samples) : [];
   await initBackend({ backend: (flags.backend ?? 'auto') as BackendName });
   const modelDir = resolve(recipe.model_name_or_path!);
-  const { model, tokenizer } = openModel(modelDir);
+  const { model, tokenizer } = openModel(modelDir, { gradientCheckpointing: recipe.gradient_checkpointing });
   const system = recipe.system_prompt === undefined ? R1_SYSTEM_PROMPT : recipe.system_prompt || null;
   const toSample = (s: DatasetSample): GrpoSample => ({ prompt: promptIds(tokenizer, s, system, recipe.max_prompt_length), sample: s });
   const dataset = rows.map(toSample);
@@ -185,7 +186,7 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
       engine: { urls: eng.urls, api: eng.api, vocabSize: model.config.vocab_size, timeoutMs: eng.timeoutMs },
       sync: eng.sync === 'lora'
         ? new LoraWeightSync({ dir: join(out, 'engine-weights'), baseModel: served, api: eng.api, save: (d: string) => saveAdapter(lora!, d) })
-        : new DiskWeightSync({ dir: join(out, 'engine-weights'), modelName: served, save: (d: string) => { savePretrained(d, model, { dtype: 'f32' }); } }),
+        : new DiskWeightSync({ dir: join(out, 'engine-weights'), modelName: served, save: (d: string) => saveServedWeights(d, model, lora) }),
       encode: (p: string | readonly number[]) => (typeof p === 'string' ? tokenizer.encode(p) : [...p]),
       decode: (p: readonly number[], c: readonly number[]) => openThinkSuffix(tokenizer.decode([...p])) + tokenizer.decode([...c], { skipSpecial: true }),
     }) as unknown as Policy
@@ -209,6 +210,8 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
     temperature: recipe.temperature, topP: recipe.top_p, maxCompletionLength: recipe.max_completion_length,
     maskTruncatedCompletions: recipe.mask_truncated_completions, learningRate: recipe.learning_rate,
     maxGradNorm: recipe.max_grad_norm, seed: recipe.seed, quiet: true,
+    // Rollouts from an engine: correct the engine/trainer log-prob mismatch (TIS/MIS) and log it.
+    ...(eng && { rolloutCorrection: recipe.vllm_importance_sampling_mode, rolloutCorrectionCap: recipe.vllm_importance_sampling_cap }),
   });
   if (resumeFrom) {
     const { state, tensors } = readTrainerFiles<{ trainer: GrpoTrainerState; loraRng?: ReturnType<LoraModel['getRngState']> }>(resumeFrom.dir);
@@ -220,6 +223,8 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
 
   const total = totalSteps(recipe, dataset.length, promptsPerStep);
   const metrics = new MetricsLog(join(out, 'metrics.jsonl'), resumeFrom?.step ?? null);
+  // With --engine, one row per rollout: the weights version the server sampled it from (checked against the step).
+  const rolloutLog = eng ? new MetricsLog(join(out, 'rollouts.jsonl'), resumeFrom?.step ?? null) : null;
   const report = progressReporter();
   report({ type: 'stage_start', stage: 'grpo', total, done: trainer.stepCount });
   const save = async (step: number) => {
@@ -229,9 +234,13 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
       writeSafetensors(join(tmp, 'trainer.safetensors'), tensors);
       writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify({ trainer: state, loraRng: lora?.getRngState() }));
     });
+    await writeTrainReport(out); // report.html at every checkpoint (the last step always saves)
   };
   while (trainer.stepCount < total) {
-    const { step, metrics: m } = await trainer.step();
+    const { step, metrics: m, rollouts } = await trainer.step();
+    for (const r of rolloutLog ? rollouts : []) {
+      rolloutLog!.append({ step, weights_version: r.weightsVersion ?? null, reward: r.reward, length: r.length, truncated: r.truncated });
+    }
     const row: Record<string, unknown> = { step, epoch: (step * promptsPerStep) / dataset.length, learning_rate: recipe.learning_rate, ...m };
     if (recipe.eval_steps && (step % recipe.eval_steps === 0 || step === total)) {
       row['eval/pass@1'] = await greedyPassAt1({ model, tokenizer }, heldOut, recipe.max_completion_length, lora);
@@ -246,4 +255,32 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
   if (trainPolicy !== policy) trainPolicy.dispose();
   policy.dispose();
   console.log(`r1 grpo: ${total} steps; wrote ${written.join(', ')} and ${join(out, 'metrics.jsonl')}`);
+}
+
+/**
+ * Writes the weights the servers should sample from as a Hugging Face checkpoint (float32): the
+ * model, with a LoRA adapter merged in. The adapted base weights are restored bit-exactly afterwards
+ * (merge then unmerge alone would leave float rounding in them every step).
+ */
+function saveServedWeights(dir: string, model: Parameters<typeof savePretrained>[1], lora: LoraModel | null): void {
+  if (!lora) {
+    savePretrained(dir, model, { dtype: 'f32' });
+    return;
+  }
+  const params = model.namedParameters();
+  const saved = [...lora.namedAdapterParameters().keys()]
+    .filter((k) => k.endsWith('.lora_A.weight'))
+    .map((k) => params.get(`${k.slice('base_model.model.'.length, -'.lora_A.weight'.length)}.weight`))
+    .filter((v): v is NonNullable<typeof v> => v !== undefined)
+    .map((v) => [v, v.clone()] as const);
+  lora.merge();
+  try {
+    savePretrained(dir, model, { dtype: 'f32' });
+  } finally {
+    lora.unmerge();
+    for (const [v, copy] of saved) {
+      v.assign(copy);
+      copy.dispose();
+    }
+  }
 }

@@ -56,8 +56,8 @@ function backendLine(runDir: string): string | null {
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description("run DeepSeek-R1's recipe on a tiny model: pretrain, cold start, RL, rejection sampling, RL for all, distillation, eval")
-    .option('--config <file>', 'recipe config JSON (deep-merged over the preset)')
+    .description("run DeepSeek-R1's recipe on a tiny model (or a pretrained policy/student): pretrain, cold start, RL, rejection sampling, RL for all, distillation, eval")
+    .option('--config <file>', 'recipe config JSON (deep-merged over the preset; policy.pretrained / student.pretrained: Hugging Face checkpoints)')
     .option('--preset <name>', 'demo | quick', 'demo')
     .option('--out <dir>', 'run directory (default runs/<name>-<time>)')
     .option('--resume <dir>', 'continue the run in <dir> from its last checkpoints')
@@ -77,6 +77,8 @@ export function registerRun(program: Command): void {
         console.log(`\nrun directory: ${summary.runDir}  (${summary.wallSeconds.toFixed(0)} s)`);
         const backend = backendLine(summary.runDir);
         if (backend) console.log(`backend: ${backend}`);
+        // Pretrained roles: what the run did by rule instead of R1's recipe on models it creates.
+        for (const note of summary.notes) console.log(`note: ${note}`);
         // The stage id (the directory name) and the name the report gives it (`rl-all` = final).
         console.log('stage                                  pass@1   cons@k   format');
         for (const [stage, r] of Object.entries(summary.eval)) {

@@ -13,6 +13,7 @@ import {
   restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
 import { parseRecipe, sftRecipeSchema, totalSteps } from './train_recipe';
+import { writeTrainReport } from './train_report';
 
 /** What an SFT checkpoint's trainer_state.json holds. */
 interface SftState {
@@ -67,7 +68,7 @@ async function runSft(flags: TrainFlags): Promise<void> {
   if (flags.resume) checkSameRecipe(out, recipe);
   const rows = await loadTrainData(recipe.dataset_name!, { prompt: recipe.dataset_prompt_column, answer: recipe.dataset_answer_column });
   await initBackend({ backend: (flags.backend ?? 'auto') as BackendName });
-  const { model, tokenizer } = openModel(resolve(recipe.model_name_or_path!));
+  const { model, tokenizer } = openModel(resolve(recipe.model_name_or_path!), { gradientCheckpointing: recipe.gradient_checkpointing });
   const system = recipe.system_prompt || null;
   let examples: { ids: number[]; start: number }[];
   try {
@@ -138,6 +139,7 @@ async function runSft(flags: TrainFlags): Promise<void> {
         writeSafetensors(join(tmp, 'trainer.safetensors'), optimizer.stateTensors().tensors);
         writeFileAtomic(join(tmp, 'trainer_state.json'), JSON.stringify(state));
       });
+      await writeTrainReport(out); // report.html at every checkpoint (the last step always saves)
     }
   }
   report({ type: 'stage_end', stage: 'sft' });

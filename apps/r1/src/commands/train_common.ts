@@ -63,14 +63,18 @@ export class MetricsLog {
   }
 }
 
-/** The pretrained model and its tokenizer (the tokenizer is required: prompts are text). */
-export function openModel(dir: string): { model: CausalLM; tokenizer: Tokenizer; modelType: string } {
+/**
+ * The pretrained model and its tokenizer (the tokenizer is required: prompts are text);
+ * `gradientCheckpointing` is the recipe's `gradient_checkpointing`.
+ */
+export function openModel(dir: string, options: { gradientCheckpointing?: boolean } = {}): { model: CausalLM; tokenizer: Tokenizer; modelType: string } {
   if (!existsSync(join(dir, 'config.json'))) throw new ConfigError(`--model ${dir}: no config.json (expected a Hugging Face checkpoint directory)`, ['model']);
   const { model, tokenizer, modelType } = loadPretrained(dir);
   if (!tokenizer) {
     model.dispose();
     throw new ConfigError(`--model ${dir}: no tokenizer.json (prompts are rendered with the model's tokenizer and chat template)`, ['model']);
   }
+  model.gradientCheckpointing = options.gradientCheckpointing ?? false;
   return { model, tokenizer, modelType };
 }
 
@@ -86,8 +90,9 @@ export interface LoraRecipe {
 
 /**
  * Fresh adapters, or those of the checkpoint being resumed. One probe forward checks that every
- * adapted projection is reached (LoRA hooks tensor-kernels' `linear`; a family whose projections
- * bypass it cannot be adapted): otherwise a ConfigError names them.
+ * adapted projection is reached (LoRA hooks tensor-kernels' `linear`, which every projection of the
+ * dense and DeepSeek families goes through; DeepSeek's router, routed experts and MTP layer are no
+ * nn.Linear in transformers, so no target selects them): otherwise a ConfigError names them.
  */
 export function attachLora(model: CausalLM, recipe: LoraRecipe, baseModel: string, resumeDir: string | null): LoraModel {
   const lora = resumeDir ? loadAdapter(model, resumeDir) : LoraModel.attach(model, {
@@ -171,10 +176,14 @@ export function writeRunJson(out: string, command: string, recipe: Record<string
 /** On resume the recipe must be the one the run started with (a different one would not continue it). */
 export function checkSameRecipe(out: string, recipe: Record<string, unknown>): void {
   const saved = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { recipe: Record<string, unknown> };
-  const a = JSON.stringify(saved.recipe);
-  const b = JSON.stringify(recipe);
+  // Settings that trade memory for time without changing a number may differ on resume (e.g. turning
+  // gradient checkpointing on after running out of memory).
+  const { gradient_checkpointing: _was, ...savedRest } = saved.recipe;
+  const { gradient_checkpointing: _now, ...rest } = recipe;
+  const a = JSON.stringify(savedRest);
+  const b = JSON.stringify(rest);
   if (a !== b) {
-    const keys = [...new Set([...Object.keys(saved.recipe), ...Object.keys(recipe)])].filter((k) => JSON.stringify(saved.recipe[k]) !== JSON.stringify(recipe[k]));
+    const keys = [...new Set([...Object.keys(savedRest), ...Object.keys(rest)])].filter((k) => JSON.stringify(savedRest[k]) !== JSON.stringify(rest[k]));
     throw new ConfigError(`--resume: the recipe differs from the run's run.json in ${keys.join(', ')}; resume with the same settings`, keys);
   }
 }

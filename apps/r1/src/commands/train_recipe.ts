@@ -39,6 +39,8 @@ const common = {
   lora_dropout: z.number().min(0).lt(1).default(0.05),
   lora_target_modules: z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]).default('all-linear'),
   use_rslora: z.boolean().default(false),
+  /** Recompute each decoder layer in backward instead of keeping its activations (long completions). */
+  gradient_checkpointing: z.boolean().default(false),
 };
 
 const REWARDS = ['accuracy', 'format', 'tag_count', 'cosine', 'repetition_penalty', 'soft_overlong_punishment'] as const;
@@ -64,6 +66,9 @@ export const grpoRecipeSchema = z.strictObject({
   importance_sampling_level: z.enum(['token', 'sequence', 'sequence_token']).default('token'),
   scale_rewards: z.union([z.enum(['group', 'batch', 'none']), z.boolean()]).default('group'),
   mask_truncated_completions: z.boolean().default(false),
+  // With --engine: engine/trainer log-prob mismatch correction (TRL's vLLM importance sampling; TIS by default).
+  vllm_importance_sampling_mode: z.enum(['token_truncate', 'token_mask', 'sequence_truncate', 'sequence_mask', 'none']).default('token_truncate'),
+  vllm_importance_sampling_cap: pos().default(2),
   reward_funcs: z.array(z.enum(REWARDS)).min(1).default(['accuracy', 'format']),
   reward_weights: z.array(z.number().finite()).optional(),
 });
