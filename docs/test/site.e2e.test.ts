@@ -146,6 +146,25 @@ describe('docs site', () => {
     }
   });
 
+  it('renders TSDoc math on the API pages (policyLoss: the GRPO objective)', async () => {
+    const page = await open('/api/@r1-ts/grpo/functions/policyLoss.html');
+    const doc = page.locator('.vp-doc');
+    // MathJax SVG output: a display formula; no TeX source or sanitizer escapes left in the text.
+    const display = doc.locator('mjx-container[display="true"]');
+    expect(await display.count()).toBeGreaterThanOrEqual(1);
+    expect(await display.first().locator('svg').count()).toBe(1);
+    // Typeset, not a one-glyph error box: the subscripts (L_{i,t}, Â_i, ε_low, ε_high) came through as subscripts.
+    expect(await display.first().locator('[data-mml-node="msub"]').count()).toBeGreaterThanOrEqual(4);
+    expect(await display.first().locator('[data-mml-node="merror"]').count()).toBe(0);
+    // The formula has no literal braces: a drawn { or } (MathJax glyph 7B/7D) means the sanitizer's
+    // `\{` escapes reached MathJax (`L_\{i,t\}` typesets as L with a brace subscript).
+    expect(await display.first().locator('[data-c="7B"], [data-c="7D"]').count()).toBe(0);
+    const text = (await doc.textContent()) ?? '';
+    expect(text).not.toMatch(/\$\$|\\min|\\operatorname|\\\{|L_\{/);
+    expect(text).toContain('with w per importanceSampling');
+    await page.close();
+  });
+
   it("the API page of policyLoss describes each parameter, not only its type", async () => {
     const page = await open('/api/@r1-ts/grpo/functions/policyLoss.html');
     const rows = await page.locator('.vp-doc table').first().locator('tbody tr').evaluateAll((trs) =>

@@ -98,6 +98,11 @@ export class OpenAICompatibleTeacher implements Teacher {
   /** Requests sent (tries included) and answers reused from `cachePath`. */
   readonly counts = { requests: 0, retries: 0, cached: 0 };
 
+  /**
+   * Checks the options (unknown keys and non-positive limits are a ConfigError); no request is sent until {@link OpenAICompatibleTeacher.generate}.
+   *
+   * @param options - The endpoint (`baseURL`, `model`, `apiKey`), the client's limits (`concurrency`, `maxRetries`, `timeoutMs`, `backoffMs`), `cachePath`, `signal`, `systemPrompt` and `seed`; see {@link OpenAITeacherOptions}.
+   */
   constructor(readonly options: OpenAITeacherOptions) {
     rejectUnknownKeys(options ?? {}, OPENAI_TEACHER_KEYS, 'OpenAICompatibleTeacher options', { baseUrl: 'baseURL', url: 'baseURL', api_key: 'apiKey', timeout: 'timeoutMs', system: 'systemPrompt' });
     for (const field of ['concurrency', 'maxRetries', 'timeoutMs', 'backoffMs'] as const) {

@@ -47,6 +47,7 @@ export function sftStudent(
  * @param studentLogits - [B, S, V]
  * @param teacherLogits - [B, S, V] (same vocabulary)
  * @param mask - [B, S] 1 where the token counts
+ * @param options - `direction`: `forward` (default) or `reverse` KL; `temperature` τ that divides both logits (default 1; the loss is scaled by τ²). Unknown keys are a ConfigError.
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';

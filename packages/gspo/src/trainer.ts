@@ -25,6 +25,9 @@ import { gspoDefaults } from './objective';
  * ```
  */
 export class GspoTrainer<S extends PromptSample = PromptSample> extends GrpoTrainer<S> {
+  /**
+   * @param options - The same options as `GrpoTrainer` (policy, dataset, reward functions, group size, …). Unset fields take GSPO's defaults (`importanceSampling: 'sequence'`, ε_low 3e-4, ε_high 4e-4, β 0, `lossType: 'grpo'`); a field you set that differs from them wins and is reported as a `warning` event.
+   */
   constructor(options: GrpoTrainerOptions<S>) {
     // An option passed as undefined keeps the GSPO default.
     const set = Object.fromEntries(Object.entries(options ?? {}).filter(([, v]) => v !== undefined)) as Partial<GrpoTrainerOptions<S>>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '@r1-ts/tensor-kernels';
+import { ConfigError, rejectUnknownKeys } from '@r1-ts/tensor-kernels';
 
 /**
  * A LoRA configuration, with PEFT's `LoraConfig` field names (what `adapter_config.json` holds).
@@ -54,6 +54,8 @@ const targets = z.union([z.array(z.string().min(1)).min(1), z.string().min(1)]);
 
 /** PEFT-only fields r1-ts reads but cannot honour unless they hold their neutral value. */
 const unsupported: Record<string, (v: unknown) => boolean> = {
+  // First: with it PEFT also writes rank_pattern/alpha_pattern, and this is the cause to name.
+  target_parameters: (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0),
   peft_type: (v) => v === undefined || v === 'LORA',
   bias: (v) => v === undefined || v === 'none',
   fan_in_fan_out: (v) => v === undefined || v === false,
@@ -64,7 +66,6 @@ const unsupported: Record<string, (v: unknown) => boolean> = {
   layer_replication: (v) => v === undefined || v === null,
   rank_pattern: (v) => v === undefined || v === null || (typeof v === 'object' && Object.keys(v).length === 0),
   alpha_pattern: (v) => v === undefined || v === null || (typeof v === 'object' && Object.keys(v).length === 0),
-  target_parameters: (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0),
   trainable_token_indices: (v) => v === undefined || v === null,
   use_qalora: (v) => v === undefined || v === false,
   alora_invocation_tokens: (v) => v === undefined || v === null,
@@ -86,6 +87,8 @@ const schema = z.strictObject({
  * Validates a LoRA configuration and fills PEFT's defaults. Unknown fields and bad values throw a
  * ConfigError naming the field, the value and what was expected.
  *
+ * @param input - PEFT-style fields: `r`, `lora_alpha`, `lora_dropout`, `target_modules` (default `all-linear`), `exclude_modules`, `use_rslora`, `init_lora_weights`; omitted fields take PEFT's defaults.
+ *
  * @example
  * ```ts
  * import { parseLoraConfig } from '@r1-ts/lora';
@@ -94,6 +97,7 @@ const schema = z.strictObject({
  * ```
  */
 export function parseLoraConfig(input: LoraConfigInput): LoraConfig {
+  if (input && typeof input === 'object') rejectUnknownKeys(input, Object.keys(schema.shape), 'lora config', { rank: 'r', alpha: 'lora_alpha', dropout: 'lora_dropout', targets: 'target_modules', rslora: 'use_rslora' });
   return check(input, schema, 'lora config');
 }
 
@@ -102,6 +106,9 @@ export function parseLoraConfig(input: LoraConfigInput): LoraConfig {
  * (`revision`, `inference_mode`, `megatron_config`, …) that are ignored; fields that would change
  * the math (`use_dora`, `bias`, `rank_pattern`, `modules_to_save`, …) must hold their neutral value,
  * else a ConfigError names them.
+ *
+ * @param json - The parsed `adapter_config.json` object as PEFT wrote it.
+ * @param source - Name used for the file in error messages. Default `adapter_config.json`.
  *
  * @example
  * ```ts
@@ -114,7 +121,10 @@ export function loraConfigFromPeft(json: Record<string, unknown>, source = 'adap
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${source} must be a JSON object`, []);
   for (const [key, ok] of Object.entries(unsupported)) {
     if (!ok(json[key])) {
-      throw new ConfigError(`${source}: ${key} = ${JSON.stringify(json[key])} is not supported by @r1-ts/lora (plain LoRA only)`, [key]);
+      const why = key === 'target_parameters'
+        ? " (LoRA on bare or fused parameters: PEFT's form for MoE routers and experts in transformers ≥ 5; r1-ts adapts nn.Linear layers only)"
+        : ' (plain LoRA only)';
+      throw new ConfigError(`${source}: ${key} = ${JSON.stringify(json[key])} is not supported by @r1-ts/lora${why}`, [key]);
     }
   }
   const known = Object.keys(schema.shape);
@@ -126,6 +136,9 @@ export function loraConfigFromPeft(json: Record<string, unknown>, source = 'adap
 /**
  * The `adapter_config.json` object PEFT writes for `config` (PEFT's field set, neutral values for
  * what r1-ts does not implement), so PEFT, transformers and vLLM load the adapter unchanged.
+ *
+ * @param config - A validated LoRA config (from {@link parseLoraConfig}).
+ * @param targetModules - The module names `all-linear` resolved to on the actual model; when given they are written instead of `all-linear`. Default: `target_modules` as configured.
  *
  * @example
  * ```ts
@@ -169,6 +182,8 @@ export function peftAdapterConfig(config: LoraConfig, targetModules?: string[]):
 
 /**
  * The factor the update B·A is multiplied by: α/r, or α/√r with rsLoRA.
+ *
+ * @param config - Rank `r`, `lora_alpha` α and `use_rslora` of the adapter.
  *
  * @example
  * ```ts

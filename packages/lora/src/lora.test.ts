@@ -214,7 +214,7 @@ describe('config', () => {
     expect(loraScale({ r: 16, lora_alpha: 32, use_rslora: false })).toBe(2);
     expect(() => parseLoraConfig({ r: 0 })).toThrow(/r is invalid/);
     expect(() => parseLoraConfig({ r: 4, lora_dropout: 1 })).toThrow(/lora_dropout/);
-    expect(() => parseLoraConfig({ r: 4, rank: 3 } as never)).toThrow(/unknown field\(s\) rank/);
+    expect(() => parseLoraConfig({ r: 4, rank: 3 } as never)).toThrow(/unknown key "rank" \(did you mean "r"\?\)/);
   });
 
   it('picks lm_head only when named, and regex targets match whole module names', () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Rng, setLinearAdapter } from '@r1-ts/tensor-kernels';
+import { ConfigError, Rng, rejectUnknownKeys, setLinearAdapter } from '@r1-ts/tensor-kernels';
 import type { RngState } from '@r1-ts/tensor-kernels';
 import { loraScale, parseLoraConfig } from './config';
 import type { LoraConfig, LoraConfigInput } from './config';
@@ -114,6 +114,7 @@ export class LoraModel {
    * weights. Throws ConfigError for a bad config or a target module the model does not have.
    */
   static attach(model: NamedParameters, config: LoraConfigInput | LoraConfig, options: LoraAttachOptions = {}): LoraModel {
+    rejectUnknownKeys(options, ['seed'] satisfies (keyof LoraAttachOptions)[], 'LoraModel.attach options', { rng: 'seed' });
     return new LoraModel(parseLoraConfig(config), model.namedParameters(), options.seed ?? 0);
   }
 
@@ -223,7 +224,7 @@ export class LoraModel {
 
   private hook(l: LoraLayer): void {
     const p = this.config.lora_dropout;
-    setLinearAdapter(l.weight, (x2) => {
+    const adapter = (x2: tf.Tensor2D): tf.Tensor2D => {
       this.used.add(l.module);
       let h: tf.Tensor2D = x2; // [N, in]
       if (p > 0 && this.training) {
@@ -233,7 +234,14 @@ export class LoraModel {
       }
       const xa = tf.matMul(h, l.loraA, false, true); // [N, r]
       return tf.mul(tf.matMul(xa, l.loraB, false, true), this.scale) as tf.Tensor2D; // [N, out]
-    });
+    };
+    // ΔW's factors for code that folds W into other matrices (MLA's absorbed decode): no dropout
+    // there, as in eval.
+    const lowRank = () => {
+      this.used.add(l.module);
+      return { a: l.loraA as tf.Tensor2D, b: l.loraB as tf.Tensor2D, scale: this.scale };
+    };
+    setLinearAdapter(l.weight, Object.assign(adapter, { lowRank }));
   }
 
   private alive(): void {

@@ -45,6 +45,9 @@ export interface TokenBatch {
  * generation prompt (masked out of the loss), then the completion and eos (trained on). When the
  * generation prompt already opens `<think>` (R1-Distill), the completion's own `<think>` is dropped.
  *
+ * @param tokenizer - The model's tokenizer; its chat template renders the prompt.
+ * @param example - `prompt` (user text) and the `completion` to train on.
+ *
  * @example
  * ```ts
  * import { CharTokenizer, encodeExample } from '@r1-ts/model';
@@ -63,6 +66,11 @@ export function encodeExample(tokenizer: Tokenizer, example: SftExample): { ids:
 /**
  * Pads sequences into a batch. `completionStart[b]` is the index of row b's first trained token:
  * targets before it are masked out (SFT trains on completion tokens only).
+ *
+ * @param sequences - Token ids of each row, any lengths.
+ * @param completionStart - Per row, the index of the first token trained on (the prompt length); targets before it are masked.
+ * @param padId - Token id used to right-pad shorter rows (masked out of the loss).
+ * @param maxLength - Truncate rows to this many tokens. Default: the longest row.
  *
  * @example
  * ```ts
@@ -89,6 +97,10 @@ export function collate(sequences: number[][], completionStart: number[], padId:
 
 /**
  * Encodes and collates SFT examples.
+ *
+ * @param tokenizer - The model's tokenizer (chat template, pad and eos ids).
+ * @param examples - Prompt/completion pairs, one row each.
+ * @param maxLength - Truncate rows to this many tokens. Default: the longest row.
  *
  * @example
  * ```ts

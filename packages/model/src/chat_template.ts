@@ -17,6 +17,9 @@ import { R1Error } from '@r1-ts/tensor-kernels';
  * ```
  */
 export class ChatTemplateError extends R1Error {
+  /**
+   * @param message - What went wrong: the template's syntax error or the failing expression, with its location.
+   */
   constructor(message: string) {
     super('E_CHAT_TEMPLATE', message);
   }
@@ -156,6 +159,9 @@ export const R1_CHAT_TEMPLATE =
  * itself, or from a list of `{name, template}` the `tool_use` one when tools are given and it exists,
  * else `default`.
  *
+ * @param value - A `chat_template` field as found in tokenizer_config.json: a string, a list of `{ name, template }`, or absent.
+ * @param withTools - Whether the conversation passes tools (picks the `tool_use` template when there is one). Default false.
+ *
  * @example
  * ```ts
  * import { selectChatTemplate } from '@r1-ts/model';
@@ -189,6 +195,8 @@ export function selectChatTemplate(value: unknown, withTools = false): string | 
  * generation prompt does (`<｜Assistant｜><think>\n`): the completion then starts inside the
  * reasoning, without its own `<think>`. '' when the prompt does not end with an open `<think>`.
  *
+ * @param prompt - A prompt rendered by a chat template with the generation prompt.
+ *
  * @example
  * ```ts
  * import { openThinkSuffix } from '@r1-ts/model';
@@ -205,6 +213,9 @@ export function openThinkSuffix(prompt: string): string {
  * A completion written in full R1 format (`<think>…`) made to follow a prompt that already opened
  * the `<think>` block ({@link openThinkSuffix}): its own opening tag is dropped so the tag is not
  * doubled. Unchanged when the prompt opened nothing or the completion has no opening tag.
+ *
+ * @param completion - A completion in R1 format, usually starting with `<think>`.
+ * @param prompt - The rendered prompt it follows.
  *
  * @example
  * ```ts

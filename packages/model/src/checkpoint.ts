@@ -7,6 +7,7 @@ import { DeepSeekModel } from './model';
 import type { AdamW } from './optim';
 import { tokenizerFromJSON } from './tokenizer';
 import type { Tokenizer } from './tokenizer';
+import { checkOptionKeys } from './option_keys';
 
 /**
  * A loaded checkpoint: the model, and its tokenizer when the directory has a `tokenizer.json`.
@@ -77,6 +78,11 @@ export interface SaveCheckpointOptions {
  * name (each file fsync'd, then the directory), and renamed into place, so a crash never leaves a
  * half-written checkpoint under the final name. Returns the manifest's checksums (file → sha256).
  *
+ * @param dir - The checkpoint directory; replaced as a whole by rename.
+ * @param model - The DeepSeek model whose parameters and config are saved.
+ * @param tokenizer - Saved as tokenizer.json when given. Default none.
+ * @param extra - `optimizer` (its state is saved too), `meta` strings for the safetensors header, extra text `files`, extra safetensors `tensorFiles`, and `onFileWritten` called per file.
+ *
  * @example
  * ```ts
  * import { mkdtempSync } from 'node:fs';
@@ -90,6 +96,7 @@ export interface SaveCheckpointOptions {
  * ```
  */
 export function saveCheckpoint(dir: string, model: DeepSeekModel, tokenizer?: Tokenizer | null, extra: SaveCheckpointOptions = {}): Record<string, string> {
+  checkOptionKeys(extra, 'saveCheckpoint');
   const tmp = `${dir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -134,6 +141,9 @@ export function saveCheckpoint(dir: string, model: DeepSeekModel, tokenizer?: To
  * naming the file. Directories without a manifest (Hugging Face downloads) pass when
  * `requireManifest` is false (the default) and return `{}`.
  *
+ * @param dir - The checkpoint directory.
+ * @param options - `expected`: file name → sha256 hex recorded elsewhere, all must match; `requireManifest`: fail when the directory has no manifest (default false).
+ *
  * @example
  * ```ts
  * import { mkdtempSync, truncateSync } from 'node:fs';
@@ -147,6 +157,7 @@ export function saveCheckpoint(dir: string, model: DeepSeekModel, tokenizer?: To
  * ```
  */
 export function verifyCheckpoint(dir: string, options: { expected?: Record<string, string>; requireManifest?: boolean } = {}): Record<string, string> {
+  checkOptionKeys(options, 'verifyCheckpoint');
   return verifyFiles(dir, options, {});
 }
 
@@ -178,6 +189,8 @@ function verifyFiles(dir: string, options: { expected?: Record<string, string>; 
 
 /**
  * sha256 of a file's bytes, as hex.
+ *
+ * @param path - The file to hash (read as a stream, so any size).
  *
  * @example
  * ```ts
@@ -214,6 +227,8 @@ function fsyncDir(dir: string): void {
  * directory with a single `model.safetensors`). Files are checked against the directory's
  * {@link CHECKPOINT_MANIFEST} when it has one (a mismatch is a CheckpointError naming the file), after the structural checks. The config is validated, and every tensor whose
  * name or shape disagrees with it is reported at once in one {@link CheckpointError}.
+ *
+ * @param dir - A checkpoint directory (config.json, model.safetensors, optional tokenizer.json and manifest).
  *
  * @example
  * ```ts
@@ -273,6 +288,9 @@ export function loadCheckpoint(dir: string): Checkpoint {
 /**
  * Restores optimizer state saved with {@link saveCheckpoint}'s `optimizer` option (no-op when the
  * directory has none). Returns whether state was found.
+ *
+ * @param dir - The checkpoint directory the state was saved into.
+ * @param optimizer - An AdamW over the same parameter names; its moments and step count are replaced.
  *
  * @example
  * ```ts

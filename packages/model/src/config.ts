@@ -131,6 +131,9 @@ export type DeepSeekConfigInput = z.input<typeof deepSeekConfigSchema>;
  * Validates a Hugging Face DeepSeek-V3 `config.json` object. Every problem (wrong type, missing
  * field, unknown field, impossible size) is reported at once in one {@link ConfigError}.
  *
+ * @param raw - A parsed `config.json` object (DeepSeek-V3 / V3.2 field names); unknown fields are errors.
+ * @param source - Prefix of field paths in error messages, e.g. a file name. Default `config`.
+ *
  * @example
  * ```ts
  * import { parseConfig, presets } from '@r1-ts/model';
@@ -187,6 +190,10 @@ export const presets = {
  * The same config with dense MLA (`'mla'`: index fields null) or sparse DSA attention (`'dsa'`,
  * with the given indexer sizes).
  *
+ * @param config - The config to copy (not changed).
+ * @param attention - `mla`: dense Multi-head Latent Attention (the `index_*` fields become null); `dsa`: DeepSeek Sparse Attention with the indexer below.
+ * @param indexer - Indexer sizes for `dsa`: heads `index_n_heads`, head width `index_head_dim`, and `index_topk` keys each query attends to. Default 4 heads of 32, top 64.
+ *
  * @example
  * ```ts
  * import { presets, withAttention } from '@r1-ts/model';
@@ -205,6 +212,8 @@ export function withAttention(
 
 /**
  * True when the config selects DeepSeek Sparse Attention (V3.2): `index_topk` is set.
+ *
+ * @param config - A validated config.
  *
  * @example
  * ```ts

@@ -26,6 +26,10 @@ const isIndexer = (name: string) => name.includes('.self_attn.indexer.');
  * The dense → sparse conversion of V3.2-Exp's continued training, step 0: a DSA model with the dense
  * model's weights and freshly initialised lightning indexers (`seed`).
  *
+ * @param dense - A dense (MLA) DeepSeek model; its weights are copied, it is not changed.
+ * @param sizes - Indexer sizes: `index_n_heads`, `index_head_dim` and `index_topk` (keys kept per query).
+ * @param seed - Seed of the new indexers' initial weights. Default 0.
+ *
  * @example
  * ```ts
  * import { DeepSeekModel, convertToDsa, presets } from '@r1-ts/model';
@@ -43,6 +47,8 @@ export function convertToDsa(dense: DeepSeekModel, sizes: IndexerSizes, seed = 0
 /**
  * The indexer parameters of a DSA model (what the dense warm-up trains).
  *
+ * @param model - A DSA model (config with `index_topk` set).
+ *
  * @example
  * ```ts
  * import { DeepSeekModel, indexerParameters, presets, withAttention } from '@r1-ts/model';
@@ -58,6 +64,11 @@ export function indexerParameters(model: DeepSeekModel): Map<string, tf.Variable
  * One step of the dense warm-up (V3.2-Exp §2.1, stage 1): the model is frozen and runs dense
  * attention; only the indexers learn, minimising KL(head-mean dense attention ‖ softmax(index
  * scores)) summed over layers. `optimizer` must be built over {@link indexerParameters}.
+ *
+ * @param model - The DSA model; its non-indexer weights are left unchanged.
+ * @param optimizer - AdamW built over {@link indexerParameters} of the model.
+ * @param batch - A token batch (tokens [B, S], loss mask [B, S]).
+ * @param clipNorm - Global gradient norm limit of the indexer gradients. Default 1.
  *
  * @example
  * ```ts

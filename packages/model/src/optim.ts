@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError, adamwUpdate, scaleAll, sumOfSquares } from '@r1-ts/tensor-kernels';
 import type { StoredTensor } from '@r1-ts/tensor-kernels';
+import { checkOptionKeys } from './option_keys';
 
 /**
  * Gradients by parameter name.
@@ -18,6 +19,9 @@ export type NamedGrads = Map<string, tf.Tensor>;
 /**
  * Loss and gradients of `lossFn` with respect to the named trainable parameters. Parameters that do
  * not influence the loss get no entry.
+ *
+ * @param lossFn - Computes the scalar loss from the parameters (run under a gradient tape).
+ * @param params - The parameters to differentiate by, by name.
  *
  * @example
  * ```ts
@@ -45,6 +49,9 @@ export function valueAndNamedGrads(
 /**
  * Global L2 norm of the gradients; when it exceeds `maxNorm`, the gradients are scaled in place
  * (replaced in the map) so that it equals `maxNorm`. Returns the norm before clipping.
+ *
+ * @param grads - Parameter name → gradient; entries are replaced by their scaled copies (the old tensors are disposed).
+ * @param maxNorm - Largest allowed global L2 norm, > 0.
  *
  * @example
  * ```ts
@@ -86,6 +93,8 @@ export type LrSchedule = (step: number) => number;
 /**
  * Linear warm-up to `peak`, then cosine decay to `peak·minRatio` at `total` steps (or constant).
  *
+ * @param options - `peak` learning rate; `warmup` steps of linear warm-up (default 0); `total` steps, where the cosine ends (default 0); `decay` `cosine` or `constant` (default `constant`); `minRatio`: the final rate as a fraction of the peak (default 0.1).
+ *
  * @example
  * ```ts
  * import { lrSchedule } from '@r1-ts/model';
@@ -94,6 +103,7 @@ export type LrSchedule = (step: number) => number;
  * ```
  */
 export function lrSchedule(options: { peak: number; warmup?: number; total?: number; decay?: 'cosine' | 'constant'; minRatio?: number }): LrSchedule {
+  checkOptionKeys(options, 'lrSchedule');
   const { peak, warmup = 0, total = 0, decay = 'constant', minRatio = 0.1 } = options;
   if (!(peak > 0)) throw new ConfigError(`lr peak must be > 0, got ${peak}`, ['lr']);
   if (decay === 'cosine' && !(total > warmup)) {
@@ -155,10 +165,17 @@ export class AdamW {
   private readonly v = new Map<string, tf.Variable>();
   private readonly opts: Required<Omit<AdamWOptions, 'lr'>> & { lr: LrSchedule };
 
+  /**
+   * An AdamW optimizer over the given variables (decoupled weight decay, PyTorch's update order).
+   *
+   * @param params - The trainable variables by name, e.g. `model.namedParameters()`; only these are updated.
+   * @param options - `lr`: a number > 0 or a schedule (step → rate); `beta1` (default 0.9), `beta2` (default 0.95), `eps` (default 1e-8), decoupled `weightDecay` (default 0.1) and `noDecay`, which exempts parameters by name and shape (default: tensors of fewer than 2 dims and names containing `norm` or `bias`). Unknown keys are a ConfigError.
+   */
   constructor(
     private readonly params: Map<string, tf.Variable>,
     options: AdamWOptions,
   ) {
+    checkOptionKeys(options, 'AdamW');
     const lr = options.lr;
     if (typeof lr === 'number' && !(lr > 0)) throw new ConfigError(`lr must be > 0, got ${lr}`, ['lr']);
     this.opts = {

@@ -5,6 +5,7 @@ import type { CausalLM } from './causal_lm';
 import type { DeepSeekModel } from './model';
 import { openThinkSuffix } from './chat_template';
 import type { Tokenizer } from './tokenizer';
+import { checkOptionKeys } from './option_keys';
 import { tokenLogProbs } from '@r1-ts/tensor-kernels';
 
 /**
@@ -72,11 +73,20 @@ export class DeepSeekPolicy<M extends CausalLM<any> = DeepSeekModel> {
   /** Expert loads of the passes since the last optimizer step (summed per layer at the update). */
   private loads: { layer: number; expertLoad: Int32Array }[] = [];
 
+  /**
+   * A GRPO policy over a causal LM: generation, log-probabilities, entropies and training variables.
+   *
+   * @param model - The causal LM to sample from and train.
+   * @param tokenizer - Its tokenizer: encodes prompts and decodes completions.
+   * @param options - `chatTemplate`: render text prompts as a user turn with the generation prompt (default true; false feeds them raw); `biasUpdateGamma`: MoE load-balancing bias step after each update (default: the model's, 0.001).
+   */
   constructor(
     readonly model: M,
     readonly tokenizer: Tokenizer,
     readonly options: { chatTemplate?: boolean; biasUpdateGamma?: number } = {},
-  ) {}
+  ) {
+    checkOptionKeys(options, 'DeepSeekPolicy');
+  }
 
   /** Token ids of a prompt (text is chat-rendered unless `chatTemplate: false`). */
   encodePrompt(prompt: string | readonly number[]): number[] {

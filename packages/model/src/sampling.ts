@@ -40,6 +40,8 @@ export interface SampledToken {
 /**
  * Checks sampling options and returns them with defaults filled in.
  *
+ * @param options - `temperature` ≥ 0 (default 1), `topP` in (0, 1] (default 1) and `topK` ≥ 0 (default 0 = off).
+ *
  * @example
  * ```ts
  * import { resolveSampling } from '@r1-ts/model';
@@ -58,6 +60,10 @@ export function resolveSampling(options: SamplingOptions = {}): Required<Samplin
  * Samples one token from a row of logits. The reported log-probability is that of the chosen token
  * under softmax(logits / temperature) before top-k/top-p truncation (what GRPO's ratio uses);
  * greedy (temperature 0) reports the log-probability under softmax(logits).
+ *
+ * @param logits - One row of logits over the vocabulary [V].
+ * @param options - `temperature` (0 = greedy, default 1), `topK` (0 = off, the default) and `topP` (1 = off, the default); checked with {@link resolveSampling}.
+ * @param rng - Seeded generator of the draw.
  *
  * @example
  * ```ts

@@ -199,6 +199,10 @@ const HF_MODEL_TYPES = ['BPE', 'WordPiece', 'WordLevel', 'Unigram'];
  * config's, when given): the r1-ts character tokenizer when it is one (always with R1's built-in
  * template), otherwise a generic Hugging Face tokenizer.
  *
+ * @param json - The parsed `tokenizer.json` object.
+ * @param config - The parsed `tokenizer_config.json` object (special tokens, `chat_template`). Default `{}`.
+ * @param chatTemplate - A Jinja chat template that overrides the config's (e.g. from `chat_template.jinja`). Default: the config's.
+ *
  * @example
  * ```ts
  * import { CharTokenizer, tokenizerFromJSON } from '@r1-ts/model';
@@ -226,6 +230,8 @@ export function tokenizerFromJSON(json: Record<string, unknown>, config: Record<
  * reads it: `tokenizer.json`, `tokenizer_config.json` when present, and the chat template from
  * `chat_template.jinja` (or `chat_template.json`) when present, else from the config. Returns null
  * when the directory has no tokenizer.json.
+ *
+ * @param dir - A checkpoint directory (local path).
  *
  * @example
  * ```ts
@@ -270,6 +276,9 @@ export interface ChatMessage {
  * Renders R1's prompt format: bos, system text, then `<｜User｜>…<｜Assistant｜>` turns; with
  * `addGenerationPrompt` the text ends after `<｜Assistant｜>` so the model starts its answer
  * (R1 then opens with `<think>`).
+ *
+ * @param messages - The conversation: `{ role: 'system' | 'user' | 'assistant', content }` turns in order.
+ * @param options - `addGenerationPrompt`: end with `<｜Assistant｜>` so the model answers next (default false).
  *
  * @example
  * ```ts

@@ -55,6 +55,11 @@ export interface TrainStepOptions extends Omit<LossOptions, 'lossMask'> {
  * step's expert loads. A non-finite loss or gradient skips the update (nothing changes) and is
  * reported in `skipped`.
  *
+ * @param model - The causal LM being trained.
+ * @param optimizer - AdamW over the model's trainable parameters.
+ * @param batch - A token batch (tokens [B, S], loss mask [B, S]), e.g. from {@link sftBatch}.
+ * @param options - `clipNorm`: global gradient norm limit (default 1); `biasUpdateGamma`: MoE load-balancing bias step γ, 0 turns it off (default 0.001); and the loss options (`mtpLambda`, `balanceAlpha`, `keyMask`, `indexerLoss`).
+ *
  * @example
  * ```ts
  * import { AdamW, CharTokenizer, DeepSeekModel, presets, sftBatch, trainStep } from '@r1-ts/model';
@@ -153,6 +158,13 @@ export class SftTrainer<M extends CausalLM<any> = DeepSeekModel> {
   private order: number[] = [];
   private cursor = 0;
 
+  /**
+   * Supervised fine-tuning of `model` on prompt/completion pairs (loss on completion tokens only).
+   *
+   * @param model - The causal LM to fine-tune (changed in place).
+   * @param tokenizer - Its tokenizer, whose chat template renders the prompts.
+   * @param options - `lr` (a number or schedule), `batchSize`, `maxLength` tokens per row, `weightDecay` and the shuffling `seed`; see {@link SftOptions}.
+   */
   constructor(
     readonly model: M,
     readonly tokenizer: Tokenizer,

@@ -4,6 +4,7 @@ import { RewardConfigError } from './errors.js';
 import { extractAnswer, type AnswerExtractor } from './extract.js';
 import { equivalenceContext, readAnswerValues, valuesEqual, type MathEquivalenceOptions } from './equivalence.js';
 import type { RewardFunction, RewardSample } from './types.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /**
  * Options of {@link createAccuracyReward}.
@@ -54,6 +55,8 @@ export function judgeAnswer(completion: string, sample: RewardSample, extract: A
  * when the sample has no reference answer or one that cannot be read. Throws
  * {@link RewardConfigError} for bad options.
  *
+ * @param options - `extract`: how the final answer is taken from the completion (default `boxed-then-answer`), plus the equivalence check's `points`, `seed`, `tolerance` and `precision`.
+ *
  * @example
  * ```ts
  * import { createAccuracyReward } from '@r1-ts/rewards';
@@ -62,6 +65,7 @@ export function judgeAnswer(completion: string, sample: RewardSample, extract: A
  * ```
  */
 export function createAccuracyReward(options: AccuracyRewardOptions = {}): RewardFunction {
+  checkOptionKeys('createAccuracyReward', options, { extract: true, points: true, seed: true, tolerance: true, precision: true });
   const extract = checkAccuracyOptions(options);
   const accuracyReward: RewardFunction = (completion, sample) => {
     const verdict = judgeAnswer(completion, sample, extract, options);

@@ -2,6 +2,7 @@
 // accuracy and format; §2.3.2 adds language consistency).
 import { checkNumber, RewardConfigError } from './errors.js';
 import type { RewardFunction, RewardSample } from './types.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /**
  * One component of {@link combineRewards}: a reward function, its weight (≥ 0; 0 logs the value
@@ -57,6 +58,9 @@ export interface CombineRewardsOptions {
  * sum — and null when all are null. Throws {@link RewardConfigError} for an empty list, a negative or
  * non-finite weight, a missing function or a duplicate name.
  *
+ * @param rewards - The components: each a `name`, a reward function `fn` and its `weight`.
+ * @param options - `onError`: `zero` (default: a component that throws scores 0 and its message lands in `errors`) or `throw`.
+ *
  * @example
  * ```ts
  * import { combineRewards, accuracyReward, formatReward } from '@r1-ts/rewards';
@@ -72,6 +76,7 @@ export function combineRewards(
   rewards: readonly WeightedReward[],
   options: CombineRewardsOptions = {},
 ): (completion: string, sample: RewardSample) => Promise<CombinedReward> {
+  checkOptionKeys('combineRewards', options, { onError: true });
   if (!Array.isArray(rewards) || rewards.length === 0) throw new RewardConfigError('rewards', rewards, 'a non-empty array of { fn, weight }');
   const onError = options.onError ?? 'zero';
   if (onError !== 'zero' && onError !== 'throw') throw new RewardConfigError('onError', onError, "'zero' or 'throw'");

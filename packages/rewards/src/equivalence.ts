@@ -10,6 +10,7 @@ import { normalizeAnswer } from './normalize.js';
 import { readings } from './readings.js';
 import { compareScalars, constantRatio, type ScalarContext } from './scalar.js';
 import { readAnswer, type AnswerValue, type RelationOp } from './structure.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /**
  * Options of {@link isMathEquivalent}.
@@ -72,6 +73,10 @@ const MAX_ANSWER_CHARS = 4000;
  * accepts `3`, a gold inequality `-1 < x < 2` accepts the interval `(-1, 2)`. See the guide's
  * accuracy section for every rule.
  *
+ * @param predicted - The answer extracted from the completion.
+ * @param reference - The gold answer; it decides how `predicted` is read (a bare value, an equation, a set, an interval, ...).
+ * @param options - Numeric comparison: `points` and `seed` of the random evaluation of expressions, `tolerance` and `precision` of number comparison.
+ *
  * @example
  * ```ts
  * import { isMathEquivalent } from '@r1-ts/rewards';
@@ -81,6 +86,7 @@ const MAX_ANSWER_CHARS = 4000;
  * ```
  */
 export function isMathEquivalent(predicted: string, reference: string, options: MathEquivalenceOptions = {}): boolean {
+  checkOptionKeys('isMathEquivalent', options, { points: true, seed: true, tolerance: true, precision: true });
   const ctx = equivalenceContext(options);
   const golds = readAnswerValues(reference);
   const preds = readAnswerValues(predicted);

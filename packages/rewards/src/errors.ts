@@ -24,6 +24,13 @@ export class RewardConfigError extends Error {
   /** What was expected, in words. */
   readonly expected: string;
 
+  /**
+   * The message reads `<field> must be <expected>, got <value>`.
+   *
+   * @param field - Name of the offending option or sample field, e.g. `maxLength` or `sample.language`.
+   * @param value - The value that was given (shown in the message).
+   * @param expected - What the field must be, e.g. `a finite number <= 0`.
+   */
   constructor(field: string, value: unknown, expected: string) {
     super(`${field} must be ${expected}, got ${describe(value)}`);
     this.field = field;

@@ -49,6 +49,8 @@ function boxedSpans(text: string): Span[] {
  * Contents of the last well-formed `\boxed{…}` or `\fbox{…}` (braces balanced, nested braces kept),
  * or `null` if there is none.
  *
+ * @param text - The text to search.
+ *
  * @example
  * ```ts
  * import { lastBoxed } from '@r1-ts/rewards';
@@ -89,6 +91,8 @@ function lastGroup(text: string, spans: Span[], boxed = false): string | null {
  * The last `\boxed{…}` answer; consecutive boxed answers separated only by commas, "and", "or" or
  * spacing are joined into one list (`\boxed{1}, \boxed{2}` → `1, 2`). `null` if there is none.
  *
+ * @param text - The completion to search.
+ *
  * @example
  * ```ts
  * import { boxedAnswer } from '@r1-ts/rewards';
@@ -102,6 +106,8 @@ export function boxedAnswer(text: string): string | null {
 
 /**
  * Contents of the last complete `<answer>…</answer>` block, trimmed, or `null`.
+ *
+ * @param text - The completion to search.
  *
  * @example
  * ```ts
@@ -127,6 +133,8 @@ function mathSpans(text: string): Span[] {
  * The last math environment (`$…$`, `$$…$$`, `\(…\)`, `\[…\]`), joined with the ones before it that
  * only commas or "and" separate; `null` if there is none.
  *
+ * @param text - The text to search.
+ *
  * @example
  * ```ts
  * import { lastMathEnvironment } from '@r1-ts/rewards';
@@ -151,6 +159,9 @@ const STRONG_ANCHORS = ANCHORS.slice(0, -1);
 /**
  * The answer after the last "final answer is …", "Final Answer: …", "the answer is …", "Answer: …"
  * or GSM8K's "#### …": its first math environment(s), else the phrase up to the end of the sentence.
+ *
+ * @param text - The completion (or a solution) to search.
+ * @param anchors - The phrases to look for, last match first; default: "final answer is", "Final Answer:", "the answer is", "Answer:", "####".
  *
  * @example
  * ```ts
@@ -240,6 +251,9 @@ function unanchored(text: string): string | null {
  * The final answer of a completion according to `mode` (see {@link AnswerExtractor}), or `null` when
  * nothing can be extracted. An empty extraction counts as none.
  *
+ * @param completion - The model's output.
+ * @param mode - Where the answer is taken from: `boxed-then-answer` (default), `boxed`, `answer`, or a function of the completion.
+ *
  * @example
  * ```ts
  * import { extractAnswer } from '@r1-ts/rewards';
@@ -265,6 +279,8 @@ export function extractAnswer(completion: string, mode: AnswerExtractor = 'boxed
  * The answer a reference (gold) string gives: its boxed answer, its GSM8K `#### …` line, its
  * `<answer>` block, the answer an "answer is …" / "Answer: …" states, the last math of a solution
  * text, else the whole string (`$125$ miles`). `null` for an empty reference.
+ *
+ * @param reference - The gold answer or worked solution of a sample (`sample.answer`).
  *
  * @example
  * ```ts

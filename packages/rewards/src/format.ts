@@ -8,6 +8,8 @@ const FORMAT = /^\s*<think>(?:(?!<\/?think>|<\/?answer>)[\s\S])*<\/think>\s*<ans
  * allowed before, between and after; no other text outside the blocks; no nested or repeated tags
  * inside them), else 0.
  *
+ * @param completion - The model's output, scored as a whole.
+ *
  * @example
  * ```ts
  * import { formatReward } from '@r1-ts/rewards';
@@ -22,6 +24,8 @@ const TAGS = ['<think>', '</think>', '<answer>', '</answer>'];
 /**
  * 0.25 for each of `<think>`, `</think>`, `<answer>`, `</answer>` that occurs exactly once; a softer
  * signal than {@link formatReward} early in training.
+ *
+ * @param completion - The model's output.
  *
  * @example
  * ```ts

@@ -37,6 +37,9 @@ let segmenter: Intl.Segmenter | undefined;
  * countable words. Words are `Intl.Segmenter` word segments with `isWordLike`; segments with no
  * letter (numbers, symbols) are not counted. Throws {@link RewardConfigError} for an unknown language.
  *
+ * @param text - The text whose words are counted.
+ * @param language - A language code (`en`, `zh`, `ja-JP`, ...); only the part before `-`/`_` is used. Unknown codes are a RewardConfigError.
+ *
  * @example
  * ```ts
  * import { targetLanguageFraction } from '@r1-ts/rewards';
@@ -72,6 +75,9 @@ export function reasoningOf(completion: string): string {
  * the target language `sample.language` (default `'en'`): 1 for pure English reasoning with target
  * English, about ⅔ for two English words and one Chinese word, 0 for pure Chinese. Reasoning with
  * no countable word scores 0.
+ *
+ * @param completion - The model's output; only its `<think>` content counts when it has one.
+ * @param sample - The prompt's sample; `sample.language` is the target language code (default `en`).
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@
 import { checkAccuracyOptions, judgeAnswer, type AccuracyRewardOptions } from './accuracy.js';
 import { checkNumber, RewardConfigError } from './errors.js';
 import type { RewardFunction } from './types.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /**
  * Options of {@link createCosineLengthReward}; accuracy options (`extract`, `points`, …) decide
@@ -38,6 +39,8 @@ const chars = (text: string) => text.length;
  * a wrong one — so long wrong beats short wrong. Lengths beyond maxLen are clamped. `null` when the
  * sample has no reference answer.
  *
+ * @param options - The reward range for wrong answers (`minValueWrong`, `maxValueWrong`) and correct ones (`minValueCorrect`, `maxValueCorrect`), `maxLen`, the `length` function, and the accuracy options (`extract`, ...).
+ *
  * @example
  * ```ts
  * import { createCosineLengthReward } from '@r1-ts/rewards';
@@ -46,6 +49,10 @@ const chars = (text: string) => text.length;
  * ```
  */
 export function createCosineLengthReward(options: CosineLengthRewardOptions = {}): RewardFunction {
+  checkOptionKeys('createCosineLengthReward', options, {
+    extract: true, points: true, seed: true, tolerance: true, precision: true,
+    minValueWrong: true, maxValueWrong: true, minValueCorrect: true, maxValueCorrect: true, maxLen: true, length: true,
+  });
   const extract = checkAccuracyOptions(options);
   const minWrong = checkNumber('minValueWrong', options.minValueWrong ?? -1);
   const maxWrong = checkNumber('maxValueWrong', options.maxValueWrong ?? -0.5);
@@ -99,6 +106,8 @@ export interface SoftOverlongOptions {
  * Builds DAPO's soft overlong punishment (eq. 13): 0 when |y| ≤ L_max − L_cache,
  * (L_max − L_cache − |y|) / L_cache inside the buffer, −1 when |y| > L_max.
  *
+ * @param options - `maxLength` L_max (default 20480), `bufferLength` L_cache (default 4096, at most L_max), and the `length` function (default: characters).
+ *
  * @example
  * ```ts
  * import { createSoftOverlongPunishment } from '@r1-ts/rewards';
@@ -107,6 +116,7 @@ export interface SoftOverlongOptions {
  * ```
  */
 export function createSoftOverlongPunishment(options: SoftOverlongOptions = {}): RewardFunction {
+  checkOptionKeys('createSoftOverlongPunishment', options, { maxLength: true, bufferLength: true, length: true });
   const maxLength = checkNumber('maxLength', options.maxLength ?? 20480, { min: 0, exclusiveMin: true });
   const buffer = checkNumber('bufferLength', options.bufferLength ?? 4096, { min: 0, exclusiveMin: true });
   if (buffer > maxLength) throw new RewardConfigError('bufferLength', buffer, `<= maxLength (${maxLength})`);

@@ -1,6 +1,7 @@
 // N-gram repetition penalty (open-r1; Demystifying Long CoT, Yeo et al. 2025 §4).
 import { checkNumber, RewardConfigError } from './errors.js';
 import type { RewardFunction } from './types.js';
+import { checkOptionKeys } from './option-keys.js';
 
 /**
  * Options of {@link createRepetitionPenalty}.
@@ -34,6 +35,8 @@ function words(text: string): string[] {
  * completion's tokens, so 0 for text without a repeated n-gram and `maxPenalty` in the limit of one
  * n-gram repeated forever; 0 for text shorter than `n` tokens.
  *
+ * @param options - `n`: n-gram size (default 3); `maxPenalty`: the penalty at full repetition (default −1, must be ≤ 0); `tokenize`: how the completion is split into tokens (default: lower-cased words).
+ *
  * @example
  * ```ts
  * import { createRepetitionPenalty } from '@r1-ts/rewards';
@@ -42,6 +45,7 @@ function words(text: string): string[] {
  * ```
  */
 export function createRepetitionPenalty(options: RepetitionPenaltyOptions = {}): RewardFunction {
+  checkOptionKeys('createRepetitionPenalty', options, { n: true, maxPenalty: true, tokenize: true });
   const n = checkNumber('n', options.n ?? 3, { min: 1, integer: true });
   const maxPenalty = checkNumber('maxPenalty', options.maxPenalty ?? -1);
   if (maxPenalty > 0) throw new RewardConfigError('maxPenalty', maxPenalty, 'a finite number <= 0');

@@ -5,6 +5,9 @@ import { R1_TAGS } from './r1-format.js';
  * sorted by code point, after removing the R1 tags (`<think>` … `</answer>`), which a tokenizer
  * should map to one token each. Build the vocabulary as `[...specials, ...R1_TAGS, ...taskAlphabet(texts)]`.
  *
+ * @param texts - Every text the tokenizer must encode (prompts and completions).
+ * @param tags - Tags removed before counting, as the tokenizer has them as special tokens. Default: R1's four tags.
+ *
  * @example
  * ```ts
  * import { arithmeticTask, coldStartExamples, taskAlphabet } from '@r1-ts/tasks';

@@ -2,6 +2,7 @@ import { checkInt, TaskConfigError } from './errors.js';
 import { r1Completion } from './r1-format.js';
 import type { TaskRng } from './rng.js';
 import type { CompletionOptions, TaskGenerator, TaskSample } from './sample.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * The operators of {@link arithmeticTask}: `*` is multiplication.
@@ -45,6 +46,8 @@ interface ArithmeticMeta {
  * `347+285` → `<think>7+5=12,4+8+1=13,3+2+1=6</think><answer>632</answer>`; subtraction borrows
  * (`12-5=7,13-8-1=4,…`); multiplication writes one partial product per digit, then running sums.
  *
+ * @param options - `digits`: digits per operand (1–30, default 3); `ops`: operators drawn from (`+`, `-`, `*`; default `['+']`); `promptStyle`: how the problem is worded.
+ *
  * @example
  * ```ts
  * import { arithmeticTask, TaskRng } from '@r1-ts/tasks';
@@ -54,6 +57,7 @@ interface ArithmeticMeta {
  * ```
  */
 export function arithmeticTask(options: ArithmeticOptions = {}): TaskGenerator {
+  checkOptionKeys('arithmeticTask', options, { digits: true, ops: true, promptStyle: true });
   const digits = checkInt('digits', options.digits ?? 3, 1, 30);
   const ops = options.ops ?? ['+'];
   if (!Array.isArray(ops) || ops.length === 0 || ops.some((op) => !['+', '-', '*'].includes(op))) {

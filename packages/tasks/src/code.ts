@@ -2,6 +2,7 @@ import { CODE_TEMPLATES } from './code-templates.js';
 import { checkInt, TaskConfigError } from './errors.js';
 import { r1Completion } from './r1-format.js';
 import type { CodeTest, CompletionOptions, TaskGenerator, TaskSample } from './sample.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * Options of {@link codeTask}.
@@ -29,6 +30,8 @@ export interface CodeTaskOptions {
  * solution. The completion's answer is a fenced `js` code block, which code rewards run:
  * `<think>plan</think><answer>```js\nfunction …\n```</answer>`.
  *
+ * @param options - `difficulty`: 1–3 (default 1), which templates are drawn from; `tests`: test cases per task (0–100, default 5).
+ *
  * @example
  * ```ts
  * import { codeTask, TaskRng } from '@r1-ts/tasks';
@@ -38,6 +41,7 @@ export interface CodeTaskOptions {
  * ```
  */
 export function codeTask(options: CodeTaskOptions = {}): TaskGenerator {
+  checkOptionKeys('codeTask', options, { difficulty: true, tests: true });
   const difficulty = checkInt('difficulty', options.difficulty ?? 1, 1, 3);
   const nTests = checkInt('tests', options.tests ?? 5, 0, 100);
   const templates = CODE_TEMPLATES.filter((t) => t.level === difficulty);

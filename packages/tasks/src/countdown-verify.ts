@@ -1,3 +1,4 @@
+import { checkOptionKeys } from './options.js';
 /** A parsed Countdown expression: a number or a binary operation. */
 export type CountdownNode = { kind: 'num'; value: number } | { kind: 'op'; op: '+' | '-' | '*' | '/'; left: CountdownNode; right: CountdownNode };
 
@@ -136,6 +137,11 @@ export function countdownLeaves(node: CountdownNode): number[] {
  * (`× ÷` too) and parentheses over the given numbers, each at most as often as it is given, and its
  * exact value equals `target`. By default every intermediate must be an integer, as in the game.
  *
+ * @param expression - The candidate's arithmetic expression, e.g. `(3 + 5) * 2`.
+ * @param numbers - The numbers given; each may be used at most as often as it appears.
+ * @param target - The value the expression must reach.
+ * @param options - `integerIntermediates` (default true), `useAll` (default false), and the longest expression accepted.
+ *
  * @example
  * ```ts
  * import { verifyCountdown } from '@r1-ts/tasks';
@@ -149,6 +155,7 @@ export function verifyCountdown(
   target: number,
   options: CountdownVerifyOptions = {},
 ): CountdownVerdict {
+  checkOptionKeys('verifyCountdown', options, { integerIntermediates: true, useAll: true, maxLength: true });
   const maxLength = options.maxLength ?? 1000;
   if (typeof expression !== 'string') return { valid: false, reason: 'expression is not a string' };
   if (expression.length > maxLength) return { valid: false, reason: `expression longer than ${maxLength} characters` };

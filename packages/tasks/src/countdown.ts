@@ -3,6 +3,7 @@ import { checkInt, TaskConfigError } from './errors.js';
 import { r1Completion } from './r1-format.js';
 import type { TaskRng } from './rng.js';
 import type { CompletionOptions, TaskGenerator, TaskSample } from './sample.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * Options of {@link countdownTask}.
@@ -41,6 +42,8 @@ interface Built {
  * expression that {@link verifyCountdown} accepts is equally right. Prompt: `Make 97 from 25,4,3.`;
  * compact chain of thought: `<think>25*4=100,100-3=97</think><answer>25*4-3</answer>`.
  *
+ * @param options - `count`: numbers given (2–6, default 3); `maxNumber`: largest given number (default 20); `maxTarget`: largest target (default 999).
+ *
  * @example
  * ```ts
  * import { countdownTask, verifyCountdown, TaskRng } from '@r1-ts/tasks';
@@ -51,6 +54,7 @@ interface Built {
  * ```
  */
 export function countdownTask(options: CountdownOptions = {}): TaskGenerator {
+  checkOptionKeys('countdownTask', options, { count: true, maxNumber: true, maxTarget: true });
   const count = checkInt('count', options.count ?? 3, 2, 6);
   const maxNumber = checkInt('maxNumber', options.maxNumber ?? 20, 2, 1000);
   const maxTarget = checkInt('maxTarget', options.maxTarget ?? 999, 1, 1_000_000);

@@ -33,6 +33,12 @@ export class DatasetError extends Error {
   /** Stable error code, as in r1-ts's other errors. */
   readonly code = 'E_DATASET';
 
+  /**
+   * The message summarises the first five problems.
+   *
+   * @param path - The file the problems were found in.
+   * @param problems - Every problem found, in line order.
+   */
   constructor(
     /** The file the problems were found in. */
     readonly path: string,
@@ -65,6 +71,12 @@ export class TaskConfigError extends Error {
   /** Stable error code, shared with `ConfigError`. */
   readonly code = 'E_CONFIG';
 
+  /**
+   * Names the offending options in `fields`.
+   *
+   * @param message - What is wrong: the option, its value and what was expected.
+   * @param fields - Names of the offending options. Default none.
+   */
   constructor(
     message: string,
     /** Names of the offending options. */

@@ -1,5 +1,6 @@
 import { checkInt } from './errors.js';
 import { TaskRng } from './rng.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * One row of the synthetic fact table: a made-up creature and its attributes.
@@ -30,6 +31,8 @@ const VOWELS = 'aeiou';
  * general Q&A has answers no pretrained knowledge can supply; the same seed gives the same table.
  * Names are unique lowercase consonant–vowel words.
  *
+ * @param options - `seed` (default 0) and `size`: number of facts (1–2000, default 16).
+ *
  * @example
  * ```ts
  * import { syntheticFacts } from '@r1-ts/tasks';
@@ -38,6 +41,7 @@ const VOWELS = 'aeiou';
  * ```
  */
 export function syntheticFacts(options: { seed?: number; size?: number } = {}): SyntheticFact[] {
+  checkOptionKeys('syntheticFacts', options, { seed: true, size: true });
   const size = checkInt('size', options.size ?? 16, 1, 2000);
   const rng = new TaskRng(options.seed ?? 0);
   const seen = new Set<string>();

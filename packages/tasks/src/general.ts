@@ -2,6 +2,7 @@ import { TaskConfigError } from './errors.js';
 import { syntheticFacts, type SyntheticFact } from './facts.js';
 import type { TaskRng } from './rng.js';
 import type { TaskGenerator, TaskSample } from './sample.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * Kinds of general (non-reasoning) prompts.
@@ -43,6 +44,8 @@ const ALL_KINDS: GeneralKind[] = ['greeting', 'echo', 'uppercase', 'facts'];
  * `RED FOX`) and Q&A on a {@link syntheticFacts} table (`What color is the zib?` → `The zib is blue.`).
  * Responses are plain text, without `<think>`; `completion` returns the answer as is.
  *
+ * @param options - `kinds`: which prompt kinds to draw (default all); `factSeed` and `factCount`: the made-up fact table the fact questions ask about.
+ *
  * @example
  * ```ts
  * import { generalTask, TaskRng } from '@r1-ts/tasks';
@@ -52,6 +55,7 @@ const ALL_KINDS: GeneralKind[] = ['greeting', 'echo', 'uppercase', 'facts'];
  * ```
  */
 export function generalTask(options: GeneralOptions = {}): TaskGenerator {
+  checkOptionKeys('generalTask', options, { kinds: true, factSeed: true, factCount: true });
   const kinds = options.kinds ?? ALL_KINDS;
   if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => !ALL_KINDS.includes(k))) {
     throw new TaskConfigError(`kinds must be a non-empty array of ${ALL_KINDS.join(', ')}, got ${JSON.stringify(kinds)}`, ['kinds']);

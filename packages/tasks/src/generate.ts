@@ -1,10 +1,14 @@
 import { checkInt, TaskConfigError } from './errors.js';
 import { TaskRng } from './rng.js';
 import type { CompletionOptions, TaskGenerator, TaskSample, Verbosity } from './sample.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * Draws `count` problems from a generator with a fresh seeded stream (repeats possible; use
  * `makeSplit` for distinct, held-out problems). Same seed → same samples.
+ *
+ * @param generator - The task to draw from, e.g. `arithmeticTask()`.
+ * @param options - `seed` of the stream and `count` of samples to draw.
  *
  * @example
  * ```ts
@@ -14,6 +18,7 @@ import type { CompletionOptions, TaskGenerator, TaskSample, Verbosity } from './
  * ```
  */
 export function generateSamples(generator: TaskGenerator, options: { seed: number; count: number }): TaskSample[] {
+  checkOptionKeys('generateSamples', options, { seed: true, count: true });
   const count = checkInt('count', options.count, 0, 100_000_000);
   const rng = new TaskRng(options.seed);
   return Array.from({ length: count }, () => generator.sample(rng));
@@ -41,6 +46,9 @@ export interface ColdStartExample {
  * Cold-start examples: `count` samples with their worked completions
  * (`<think>steps</think><answer>result</answer>`), correct by construction.
  *
+ * @param generator - The task to draw from; it writes the worked completions.
+ * @param options - `seed` of the stream, `count` of examples, and `verbosity` of the worked steps.
+ *
  * @example
  * ```ts
  * import { arithmeticTask, coldStartExamples } from '@r1-ts/tasks';
@@ -52,8 +60,9 @@ export function coldStartExamples(
   generator: TaskGenerator,
   options: { seed: number; count: number; verbosity?: Verbosity },
 ): ColdStartExample[] {
+  checkOptionKeys('coldStartExamples', options, { seed: true, count: true, verbosity: true });
   const opts: CompletionOptions = { verbosity: options.verbosity ?? 'compact' };
-  return generateSamples(generator, options).map((sample) => ({
+  return generateSamples(generator, { seed: options.seed, count: options.count }).map((sample) => ({
     prompt: sample.prompt,
     completion: generator.completion(sample, opts),
     sample,
@@ -64,6 +73,8 @@ export function coldStartExamples(
  * A weighted mixture of generators as one generator: each draw picks a generator with probability
  * proportional to its integer weight. Keys are prefixed with the task family so problems of
  * different families never collide; `completion` routes by the sample's task family.
+ *
+ * @param parts - The generators, each with an integer `weight` (default 1); the probability of a draw is proportional to it.
  *
  * @example
  * ```ts

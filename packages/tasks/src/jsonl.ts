@@ -3,6 +3,7 @@ import { appendFile, mkdir, open, rename, rm, writeFile } from 'node:fs/promises
 import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { DatasetError, type DatasetProblem } from './errors.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * Options of {@link loadJsonl}.
@@ -25,6 +26,10 @@ export interface LoadJsonlOptions {
  * load fails with one {@link DatasetError} listing them all. Never skips a line silently. An empty
  * file, or one with only blank lines, is an error. Streams the file, so a huge line cannot hang it.
  *
+ * @param path - The JSON Lines file.
+ * @param schema - A zod schema every line must satisfy; its output type is the row type.
+ * @param options - `maxLineBytes`: longest line accepted (default 1 MiB).
+ *
  * @example
  * ```ts
  * import { z } from 'zod';
@@ -35,6 +40,7 @@ export interface LoadJsonlOptions {
  * ```
  */
 export async function loadJsonl<S extends z.ZodType>(path: string, schema: S, options: LoadJsonlOptions = {}): Promise<z.output<S>[]> {
+  checkOptionKeys('loadJsonl', options, { maxLineBytes: true });
   const maxLineBytes = options.maxLineBytes ?? 1 << 20;
   const rows: z.output<S>[] = [];
   const problems: DatasetProblem[] = [];
@@ -145,6 +151,9 @@ function serialise(path: string, rows: readonly unknown[]): string {
  * Writes rows as JSON Lines atomically: to a temporary file in the same directory, then renamed
  * over `path`, so readers never see a half-written file. Creates parent directories.
  *
+ * @param path - The file to write (replaced whole).
+ * @param rows - JSON-serialisable values, one per line.
+ *
  * @example
  * ```ts
  * import { writeJsonl } from '@r1-ts/tasks';
@@ -168,6 +177,9 @@ export async function writeJsonl(path: string, rows: readonly unknown[]): Promis
  * Appends rows as JSON Lines (creating the file and its directories). If the file ends in a partial
  * line (a crash mid-write), a newline is written first so the new rows stay whole; `loadJsonl` then
  * reports the partial line rather than merging it with the next row.
+ *
+ * @param path - The file to append to (created when missing).
+ * @param rows - JSON-serialisable values, one per line.
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@ import { formatFraction } from './fraction.js';
 import { r1Completion } from './r1-format.js';
 import type { TaskRng } from './rng.js';
 import type { CompletionOptions, TaskGenerator, TaskSample } from './sample.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * Options of {@link linearEquationTask}.
@@ -34,6 +35,8 @@ interface LinearMeta {
  * Linear equations in x with an exact answer: an integer (`5`, `-3`) or a reduced fraction
  * (`-7/2`). Compact chain of thought: `3x+5=20` → `<think>3x=20-5=15,x=15/3=5</think><answer>5</answer>`.
  *
+ * @param options - `difficulty`: 1–5 (default 2), larger means larger coefficients and fractional answers.
+ *
  * @example
  * ```ts
  * import { linearEquationTask, TaskRng } from '@r1-ts/tasks';
@@ -43,6 +46,7 @@ interface LinearMeta {
  * ```
  */
 export function linearEquationTask(options: LinearEquationOptions = {}): TaskGenerator {
+  checkOptionKeys('linearEquationTask', options, { difficulty: true });
   const difficulty = checkInt('difficulty', options.difficulty ?? 2, 1, 5);
   return {
     task: 'linear',

@@ -7,6 +7,8 @@ import type { TaskSample } from './sample.js';
  * The content of the last `\boxed{…}` (or `\fbox{…}`) in a LaTeX solution, braces balanced; null
  * when there is none.
  *
+ * @param text - A LaTeX solution.
+ *
  * @example
  * ```ts
  * import { lastBoxed } from '@r1-ts/tasks';
@@ -72,6 +74,9 @@ export const mathRow = z.looseObject({}).transform((r, ctx): Omit<TaskSample, 'i
  * removed: `1,234` → `1234`), task `gsm8k`. MATH rows `{problem, solution}` take the last `\boxed{}`
  * of the solution (or an explicit `answer` field), task `math`, difficulty from `level` (`Level 3` → 3).
  * Ids come from `id`/`unique_id`, else `<file name>:<row number>`. Rows may mix both styles.
+ *
+ * @param path - The GSM8K- or MATH-style JSONL file.
+ * @param options - `maxLineBytes`: longest line accepted (default 1 MiB).
  *
  * @example
  * ```ts

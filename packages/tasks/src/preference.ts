@@ -2,6 +2,7 @@ import { checkInt, TaskConfigError } from './errors.js';
 import { FACT_COLORS, FACT_HOMES, syntheticFacts } from './facts.js';
 import { GENERAL_WORDS, makeGeneral, type GeneralKind } from './general.js';
 import { TaskRng } from './rng.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * A preference pair for a Bradley–Terry reward model (R1 §2.3.4, stage 4's helpfulness reward):
@@ -49,6 +50,8 @@ const BRUSH_OFFS = ['No.', 'I will not answer that.', 'Ask someone else.', "I do
  * answer (a different fact, a garbled echo, an unchanged string) or an unhelpful brush-off.
  * `chosen !== rejected` always.
  *
+ * @param options - `seed` and `count` of the pairs; `kinds` of general prompt; `factSeed` and `factCount` of the fact table (the same as `generalTask`'s for the same prompts).
+ *
  * @example
  * ```ts
  * import { preferencePairs } from '@r1-ts/tasks';
@@ -56,6 +59,7 @@ const BRUSH_OFFS = ['No.', 'I will not answer that.', 'Ask someone else.', "I do
  * ```
  */
 export function preferencePairs(options: PreferenceOptions): PreferencePair[] {
+  checkOptionKeys('preferencePairs', options, { seed: true, count: true, kinds: true, factSeed: true, factCount: true });
   const count = checkInt('count', options.count, 0, 10_000_000);
   const kinds = options.kinds ?? (['greeting', 'echo', 'uppercase', 'facts'] as GeneralKind[]);
   if (!Array.isArray(kinds) || kinds.length === 0) throw new TaskConfigError(`kinds must be a non-empty array, got ${JSON.stringify(kinds)}`, ['kinds']);

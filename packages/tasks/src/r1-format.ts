@@ -15,6 +15,9 @@ export const R1_TAGS = ['<think>', '</think>', '<answer>', '</answer>'] as const
  * Wraps reasoning and result in R1's output format (R1 paper §2.3.1, Table 1):
  * `<think>reasoning</think><answer>result</answer>`, nothing else.
  *
+ * @param think - The reasoning, placed between `<think>` and `</think>`.
+ * @param answer - The result, placed between `<answer>` and `</answer>`.
+ *
  * @example
  * ```ts
  * import { r1Completion } from '@r1-ts/tasks';
@@ -28,6 +31,8 @@ export function r1Completion(think: string, answer: string): string {
 /**
  * Splits an R1-format completion into its reasoning and answer; null when it is not exactly
  * `<think>…</think><answer>…</answer>`.
+ *
+ * @param text - A completion to split.
  *
  * @example
  * ```ts

@@ -17,6 +17,11 @@ import { TaskConfigError } from './errors.js';
 export class TaskRng {
   private readonly gen: RandomGenerator;
 
+  /**
+   * Starts the stream at `seed`; the same seed gives the same draws.
+   *
+   * @param seed - Any safe integer; anything else is a TaskConfigError.
+   */
   constructor(seed: number) {
     if (!Number.isSafeInteger(seed)) {
       throw new TaskConfigError(`seed must be a safe integer, got ${JSON.stringify(seed)}`, ['seed']);

@@ -1,6 +1,7 @@
 import { checkInt, TaskConfigError } from './errors.js';
 import { TaskRng } from './rng.js';
 import type { TaskGenerator, TaskSample } from './sample.js';
+import { checkOptionKeys } from './options.js';
 
 /**
  * Options of {@link makeSplit}.
@@ -44,6 +45,9 @@ export interface Split {
  * eval set therefore does not change when only `train` changes. Throws `TaskConfigError` when the
  * generator's problem space is too small for the sizes asked.
  *
+ * @param generator - The task to draw distinct problems from.
+ * @param options - `seed`; `train` and `eval` sizes; `exclude`: keys that must not appear (e.g. another split's eval set); `maxDraws` before giving up.
+ *
  * @example
  * ```ts
  * import { arithmeticTask, makeSplit } from '@r1-ts/tasks';
@@ -53,6 +57,7 @@ export interface Split {
  * ```
  */
 export function makeSplit(generator: TaskGenerator, options: SplitOptions): Split {
+  checkOptionKeys('makeSplit', options, { seed: true, train: true, eval: true, exclude: true, maxDraws: true });
   const nTrain = checkInt('train', options.train, 0, 100_000_000);
   const nEval = checkInt('eval', options.eval, 0, 100_000_000);
   const maxDraws = checkInt('maxDraws', options.maxDraws ?? 50 * (nTrain + nEval) + 1000, 1, Number.MAX_SAFE_INTEGER);

@@ -8,6 +8,12 @@
  * ```
  */
 export class R1Error extends Error {
+  /**
+   * Sets `code` and the message; `name` is the subclass's name.
+   *
+   * @param code - Stable error code, e.g. `E_CONFIG`.
+   * @param message - What went wrong: the field or file, the value and what was expected.
+   */
   constructor(
     /** Stable error code, e.g. `E_CONFIG`. */
     readonly code: string,
@@ -30,6 +36,12 @@ export class R1Error extends Error {
  * ```
  */
 export class ConfigError extends R1Error {
+  /**
+   * Code `E_CONFIG`.
+   *
+   * @param message - The field, its value and what was expected.
+   * @param fields - Paths of the offending fields. Default none.
+   */
   constructor(
     message: string,
     /** Paths of the offending fields. */
@@ -50,6 +62,11 @@ export class ConfigError extends R1Error {
  * ```
  */
 export class CheckpointError extends R1Error {
+  /**
+   * Code `E_CHECKPOINT`.
+   *
+   * @param message - The file, what is wrong with it and what was expected.
+   */
   constructor(message: string) {
     super('E_CHECKPOINT', message);
   }

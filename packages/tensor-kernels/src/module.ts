@@ -61,6 +61,11 @@ export abstract class Module {
   private readonly params = new Map<string, tf.Variable>();
   private readonly children = new Map<string, Module>();
 
+  /**
+   * Child modules share the parent's `rng`.
+   *
+   * @param rng - Source of initial values, shared by the whole tree.
+   */
   constructor(
     /** Source of initial values; shared by the whole tree. */
     protected readonly rng: Rng,

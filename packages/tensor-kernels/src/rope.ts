@@ -45,6 +45,10 @@ export interface RopeConfig {
  * The YaRN correction range [low, high] over pair indices (golden/README §4.2; DeepSeek-V3
  * `find_correction_range`). Note the upper clamp is d − 1.
  *
+ * @param d - The rotary head dimension (`qk_rope_head_dim`).
+ * @param theta - The RoPE base θ (`rope_theta`).
+ * @param s - The YaRN scaling: `original_max_position_embeddings`, `beta_fast`, `beta_slow` set the range.
+ *
  * @example
  * ```ts
  * import { yarnRange } from '@r1-ts/tensor-kernels';
@@ -79,6 +83,8 @@ function checkRope(config: RopeConfig): void {
  * the YaRN ramp when `rope_scaling` is set (golden/README §4.2). YaRN applies whenever
  * `rope_scaling` is present.
  *
+ * @param config - The RoPE fields of a model config: `qk_rope_head_dim` d, `rope_theta` θ, `rope_scaling` (YaRN or null), `max_position_embeddings`.
+ *
  * @example
  * ```ts
  * import { ropeFrequencies } from '@r1-ts/tensor-kernels';
@@ -107,6 +113,9 @@ export function ropeFrequencies(config: RopeConfig): Float64Array {
  * cos/sin tables [positions.length, d/2] for the given positions, computed in float64 and rounded to
  * float32. Not multiplied by any YaRN attention factor.
  *
+ * @param config - The RoPE fields of a model config (see {@link ropeFrequencies}).
+ * @param positions - Token positions, one row of the tables each.
+ *
  * @example
  * ```ts
  * import { ropeCosSin } from '@r1-ts/tensor-kernels';
@@ -133,6 +142,8 @@ export function ropeCosSin(config: RopeConfig, positions: ArrayLike<number>): { 
  * YaRN attention magnitude m = 0.1·mscale_all_dim·ln(factor) + 1 (1 without `rope_scaling`, or
  * when factor ≤ 1).
  *
+ * @param scaling - The config's `rope_scaling` (YaRN), or null.
+ *
  * @example
  * ```ts
  * import { yarnMscale } from '@r1-ts/tensor-kernels';
@@ -146,6 +157,8 @@ export function yarnMscale(scaling: YarnScaling | null): number {
 
 /**
  * MLA softmax scale (d_nope + d_rope)^−½ · m² (golden/README §4.3).
+ *
+ * @param config - The MLA head sizes `qk_nope_head_dim`, `qk_rope_head_dim` and the `rope_scaling` (for m).
  *
  * @example
  * ```ts

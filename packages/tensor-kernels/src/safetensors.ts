@@ -234,6 +234,9 @@ function floatToHalf(v: number): number {
  * data is read; `onBytes`, when given, sees the whole file's bytes once read (e.g. to checksum them
  * without reading the file again).
  *
+ * @param path - The `.safetensors` file.
+ * @param onBytes - Called once with the whole file's bytes after they are read (e.g. to checksum them without a second read).
+ *
  * @example
  * ```ts
  * import { readSafetensors } from '@r1-ts/tensor-kernels';
@@ -332,6 +335,8 @@ export interface OpenSafetensors {
 /**
  * Opens a safetensors file: reads and checks its header, keeps the descriptor for {@link OpenSafetensors.read}.
  *
+ * @param path - The `.safetensors` file; it stays open until `close()`.
+ *
  * @example
  * ```ts
  * // no-run: reads a checkpoint file
@@ -411,6 +416,10 @@ export interface SerializeOptions {
 
 /**
  * Encodes tensors (sorted by name, as the reference writer does) and metadata as safetensors bytes.
+ *
+ * @param tensors - Tensors by name: tfjs tensors or `{ dtype, shape, data }` records.
+ * @param metadata - The header's `__metadata__` strings. Default none.
+ * @param options - `floatDtype`: store float32 tensors as `F32` (default), `F16` or `BF16`.
  *
  * @example
  * ```ts
@@ -504,6 +513,9 @@ function encode(values: ArrayLike<number>, dtype: SafetensorsDtype): Uint8Array 
  * Writes bytes atomically: a temporary file in the same directory, fsync, then rename. A crash
  * leaves either the old file or the new one, never half of one.
  *
+ * @param path - The file to write; its directory must exist.
+ * @param bytes - The whole content (a string is written as UTF-8).
+ *
  * @example
  * ```ts
  * import { mkdtempSync } from 'node:fs';
@@ -531,6 +543,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
 /**
  * Writes tensors to a safetensors file atomically (see {@link serializeSafetensors}, {@link writeFileAtomic}).
  *
+ * @param path - The file to write (replaced atomically).
+ * @param tensors - Tensors by name: tfjs tensors or `{ dtype, shape, data }` records.
+ * @param metadata - The header's `__metadata__` strings. Default none.
+ * @param options - `floatDtype`: store float32 tensors as `F32` (default), `F16` or `BF16`.
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -554,6 +571,8 @@ export function writeSafetensors(
 
 /**
  * Converts a stored tensor to a tfjs tensor (float32 or int32).
+ *
+ * @param stored - A tensor as read from a safetensors file (float types become float32, integer types int32).
  *
  * @example
  * ```ts

@@ -5,6 +5,7 @@ import { checkNumber, RewardConfigError } from '../errors.js';
 import type { CodeTest, RewardFunction, RewardSample } from '../types.js';
 import { lastJavaScriptBlock, stripExports } from './extract-code.js';
 import { runTest, type CodeTestResult, type SandboxLimits } from './sandbox.js';
+import { checkOptionKeys } from '../option-keys.js';
 
 /**
  * Options of {@link createCodeReward} and {@link createCodeRewardDetailed}.
@@ -87,6 +88,8 @@ function checkTests(sample: RewardSample, entryPoint: string | undefined): Array
  * outcome and the reason of each failure. Throws {@link RewardConfigError} for bad options or
  * malformed tests (a data bug), never for anything the completion does.
  *
+ * @param options - Sandbox limits (`timeoutMs`, `memoryLimitBytes`, `maxStackBytes`, `maxOutputChars`) and scoring (`binary`, `entryPoint`, `tolerance`); see {@link CodeRewardOptions}.
+ *
  * @example
  * ```ts
  * import { createCodeRewardDetailed } from '@r1-ts/rewards';
@@ -98,6 +101,7 @@ function checkTests(sample: RewardSample, entryPoint: string | undefined): Array
  * ```
  */
 export function createCodeRewardDetailed(options: CodeRewardOptions = {}): (completion: string, sample: RewardSample) => Promise<CodeRewardDetails> {
+  checkOptionKeys('createCodeReward', options, { timeoutMs: true, memoryLimitBytes: true, maxStackBytes: true, maxOutputChars: true, binary: true, entryPoint: true, tolerance: true });
   const limits: SandboxLimits = {
     timeoutMs: checkNumber('timeoutMs', options.timeoutMs ?? 1000, { min: 0, exclusiveMin: true }),
     memoryLimitBytes: checkNumber('memoryLimitBytes', options.memoryLimitBytes ?? 64 * 2 ** 20, { min: 2 ** 20, integer: true }),
@@ -133,6 +137,8 @@ export function createCodeRewardDetailed(options: CodeRewardOptions = {}): (comp
  * Builds the code reward: the fraction of `sample.tests` that the completion's last fenced
  * JavaScript block passes (or 0/1 with `binary`), each test in a fresh QuickJS sandbox with CPU,
  * memory and stack limits. `null` when the sample has no tests.
+ *
+ * @param options - Sandbox limits (`timeoutMs`, `memoryLimitBytes`, `maxStackBytes`, `maxOutputChars`) and scoring (`binary`, `entryPoint`, `tolerance`); see {@link CodeRewardOptions}.
  *
  * @example
  * ```ts

@@ -7,6 +7,8 @@ const JS_TAGS = new Set(['', 'js', 'javascript', 'mjs', 'cjs', 'node', 'ecmascri
  * The last fenced code block tagged `js`/`javascript` (or `mjs`, `cjs`, `node`) or untagged, or
  * `null` when there is none. Blocks in other languages are skipped.
  *
+ * @param completion - The model's output, searched for fenced code blocks.
+ *
  * @example
  * ```ts
  * import { lastJavaScriptBlock } from '@r1-ts/rewards';
@@ -32,6 +34,8 @@ const PYTHON_FENCE = /```[ \t]*(python3?|py)[ \t]*\r?\n([\s\S]*?)```/gi;
  * The last ```python (or `py`, `python3`) fenced block of the answer, as open-r1's `extract_code`
  * takes it, or `null`. When the completion has a `</think>`, only the text after the last one (the
  * answer) is searched: drafts inside the reasoning are not the submission.
+ *
+ * @param completion - The model's output; only the text after its last `</think>` is searched.
  *
  * @example
  * ```ts

@@ -4,6 +4,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { DatasetError, type DatasetProblem } from '../errors.js';
 import { loadJsonl } from '../jsonl.js';
 import { datasetRow, type ColumnMapping, type DatasetSample } from './rows.js';
+import { checkOptionKeys } from '../options.js';
 
 /**
  * Options of {@link loadDataset}.
@@ -29,6 +30,9 @@ export interface LoadDatasetOptions extends ColumnMapping {
  * column in one {@link DatasetError}; nothing is skipped silently. Ids: `id`/`unique_id`, else
  * `<file name>:<row>`.
  *
+ * @param path - A `.jsonl` / `.ndjson` or `.parquet` file.
+ * @param options - `format` (default: from the extension), `limit` on rows read, and the column mapping (`promptColumn`, `answerColumn`, `completionColumn`) for files whose schema is not recognised.
+ *
  * @example
  * ```ts
  * import { loadDataset, writeJsonl } from '@r1-ts/tasks';
@@ -38,8 +42,9 @@ export interface LoadDatasetOptions extends ColumnMapping {
  * ```
  */
 export async function loadDataset(path: string, options: LoadDatasetOptions = {}): Promise<DatasetSample[]> {
+  checkOptionKeys('loadDataset', options, { format: true, limit: true, promptColumn: true, answerColumn: true, completionColumn: true });
   const format = options.format ?? formatOf(path);
-  const schema = datasetRow(options);
+  const schema = datasetRow({ promptColumn: options.promptColumn, answerColumn: options.answerColumn, completionColumn: options.completionColumn });
   let rows: (Omit<DatasetSample, 'id'> & { id?: string })[];
   if (format === 'jsonl') rows = await loadJsonl(path, schema);
   else {

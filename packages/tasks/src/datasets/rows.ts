@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { mathRow } from '../math-jsonl.js';
 import type { TaskSample } from '../sample.js';
+import { checkOptionKeys } from '../options.js';
 
 /**
  * One turn of a chat dataset's `messages` column (OpenAI / TRL conversational format).
@@ -94,6 +95,8 @@ function lastUserText(messages: ChatTurn[]): string {
  * The zod schema of one row under `mapping`: validates and converts to a sample (without the
  * fallback id), with issues naming the column.
  *
+ * @param mapping - Which columns hold the prompt, the answer and the completion. Default: recognised by schema.
+ *
  * @example
  * ```ts
  * import { datasetRow } from '@r1-ts/tasks';
@@ -102,6 +105,7 @@ function lastUserText(messages: ChatTurn[]): string {
  * ```
  */
 export function datasetRow(mapping: ColumnMapping = {}): z.ZodType<Omit<DatasetSample, 'id'> & { id?: string }> {
+  checkOptionKeys('datasetRow', mapping, { promptColumn: true, answerColumn: true, completionColumn: true });
   return z.looseObject({}).transform((r, ctx): Omit<DatasetSample, 'id'> & { id?: string } => {
     const fail = (path: string, message: string) => {
       ctx.addIssue({ code: 'custom', path: [path], message });

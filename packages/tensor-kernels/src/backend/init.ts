@@ -101,6 +101,8 @@ silenceCpuBannerOnCreate();
  * to it (tensors already created stay readable: tfjs moves them on first use). Asking wasm for a
  * different thread count rebuilds the wasm backend, which invalidates tensors living on it.
  *
+ * @param options - `backend` (default `auto`), wasm `threads`, `quiet` (no line printed), and the `gemm` behind `tf.matMul` on cpu/wasm.
+ *
  * @example
  * ```ts
  * import { initBackend, disposeBackend } from '@r1-ts/tensor-kernels';

@@ -91,6 +91,8 @@ let kernelsOn = process.env.R1_NATIVE !== 'off';
  * bit, the rest to float32 rounding), several times faster. Returns whether they are now in use:
  * false when asked for but the addon is not built.
  *
+ * @param on - true to use the native loops when the addon is loaded, false for the JS/wasm ones.
+ *
  * @example
  * ```ts
  * import { useNativeKernels } from '@r1-ts/tensor-kernels';

@@ -116,6 +116,8 @@ function blasKernel(backendName: 'wasm' | 'cpu', gemm: GemmAddon, original: Kern
  * kernel, `'auto'` (what {@link initBackend} does) takes BLAS when the addon loads. The environment
  * variable `R1_GEMM=builtin` turns BLAS off for a whole process. Returns what is now in use.
  *
+ * @param choice - `auto` (default: BLAS when the addon loads, unless `R1_GEMM=builtin`), `blas` (throws when unavailable) or `builtin`.
+ *
  * @example
  * ```ts
  * import { useGemm } from '@r1-ts/tensor-kernels';
@@ -188,6 +190,11 @@ export function currentGemm(): GemmInfo {
  * that hold heap views (strides in elements between batch items, 0 to share one matrix; C dense
  * [batch, m, n]). Returns false — computing nothing — when BLAS is not in use (see {@link useGemm}),
  * so the caller falls back to its own loop.
+ *
+ * @param a - Row-major A values, `batch` matrices of [m, k] ([k, m] with `transA`).
+ * @param b - Row-major B values, `batch` matrices of [k, n] ([n, k] with `transB`).
+ * @param c - Output, written in place: `batch` dense [m, n] matrices.
+ * @param shape - `m`, `n`, `k`; `batch` (default 1); `transA`/`transB`; `strideA`/`strideB` in elements between batch items (0 shares one matrix).
  *
  * @example
  * ```ts

@@ -12,6 +12,8 @@ import type { CpuBackendLike, WasmBackendLike } from './backend_like';
  * backend's own array), else `dataSync()`. The view is read-only by contract and valid only until the
  * next tfjs allocation (the wasm heap may grow and detach it) and while `t` lives: read it at once.
  *
+ * @param t - A live (not disposed) tensor whose values are read.
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';

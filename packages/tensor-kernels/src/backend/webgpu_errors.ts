@@ -16,6 +16,11 @@ import { R1Error } from '../errors';
  * ```
  */
 export class WebGPUError extends R1Error {
+  /**
+   * Code `E_WEBGPU`.
+   *
+   * @param message - What failed on the WebGPU backend and why.
+   */
   constructor(message: string) {
     super('E_WEBGPU', message);
   }

@@ -32,10 +32,21 @@ export interface AdamWStep {
 const named = (prefix: string, ts: tf.Tensor[]) => Object.fromEntries(ts.map((t, i) => [`${prefix}${i}`, t]));
 
 /**
- * One AdamW step (Loshchilov & Hutter, Alg. 2) for many parameters at once: m' = β1·m + (1−β1)·g,
- * v' = β2·v + (1−β2)·g², p' = p·(1 − lr·λ) − lr·(m'/c1)/(sqrt(v'/c2) + ε) with c = 1 − β^t. One fused
- * kernel dispatch for every parameter on cpu/wasm (tfjs ops elsewhere). Returns new tensors; the caller
- * assigns them (nothing is updated in place).
+ * One AdamW step (Loshchilov & Hutter, Alg. 2) for many parameters at once:
+ *
+ * $$
+ * m' = \beta_1 m + (1-\beta_1)\,g, \qquad v' = \beta_2 v + (1-\beta_2)\,g^2, \qquad
+ * p' = p\,(1 - \eta\lambda) - \eta\,\frac{m'/c_1}{\sqrt{v'/c_2} + \varepsilon}, \qquad c_i = 1 - \beta_i^{\,t}
+ * $$
+ *
+ * with learning rate η (`lr`) and weight decay λ. One fused kernel dispatch for every parameter on
+ * cpu/wasm (tfjs ops elsewhere). Returns new tensors; the caller assigns them (nothing is updated in place).
+ *
+ * @param params - The parameters p (float32), read only: the new values are returned.
+ * @param grads - Their gradients g, one per parameter, same shapes.
+ * @param m - First moments, one per parameter.
+ * @param v - Second moments, one per parameter.
+ * @param h - Hyperparameters: `lr`, `beta1`, `beta2`, `eps`, the 1-based `step` t, and the weight decay λ of each parameter (`decays`).
  *
  * @example
  * ```ts
@@ -81,6 +92,8 @@ export function adamwUpdate(params: tf.Tensor[], grads: tf.Tensor[], m: tf.Tenso
  * Σ_i Σ t_i² over many tensors as a float32 scalar (float64 accumulation in the fused kernel): the
  * squared global gradient norm in one dispatch.
  *
+ * @param tensors - float32 tensors of any shapes (the gradients).
+ *
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -97,6 +110,9 @@ export function sumOfSquares(tensors: tf.Tensor[]): tf.Scalar {
 
 /**
  * Every tensor times `scale`, in one dispatch (gradient clipping).
+ *
+ * @param tensors - float32 tensors (the gradients); new tensors are returned.
+ * @param scale - The finite factor, e.g. maxNorm / norm.
  *
  * @example
  * ```ts

@@ -64,6 +64,7 @@ function checkQk(op: string, q: tf.Tensor, k: tf.Tensor, opts: AttentionMaskOpti
  *
  * @param q - [B, H, Sq, Dk]
  * @param k - [B, H, Sk, Dk]
+ * @param opts - `scale` of q·kᵀ; `causal`; `indices` [B, Sq, kSel] of a sparse key set; `keyMask` [B, Sk] (0 = padding).
  * @returns [B, H, Sq, Sk]; rows with no allowed key are all zeros
  * @example
  * ```ts
@@ -93,6 +94,7 @@ export function attentionWeights(q: tf.Tensor, k: tf.Tensor, opts: AttentionMask
  * @param q - [B, H, Sq, Dk]
  * @param k - [B, H, Sk, Dk]
  * @param v - [B, H, Sk, Dv]
+ * @param opts - `scale` of q·kᵀ; `causal`; `indices` [B, Sq, kSel] of a sparse key set; `keyMask` [B, Sk] (0 = padding).
  * @returns [B, H, Sq, Dv]
  * @example
  * ```ts

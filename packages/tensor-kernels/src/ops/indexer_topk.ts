@@ -23,6 +23,7 @@ import { expectTensor, fail, hasFusedKernel } from './fused';
  * @param k - [B, Sk, Di] indexer keys
  * @param opts - `scale`; `keyMask` [B, Sk] (0 = padding); `chunk`: queries per GEMM block (default: as many
  *   as fit 16 MiB of dots)
+ * @param topk - How many keys to select per query (`index_topk`); the output width.
  * @returns [B, Sq, topk] int32
  * @example
  * ```ts

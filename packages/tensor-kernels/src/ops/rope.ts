@@ -24,6 +24,7 @@ export type RopeLayout = 'interleaved' | 'half';
  * @param x - [B, S, H, d] or [B, S, d], float32, d even
  * @param cos - [S, d/2] (same positions for every row) or [B, S, d/2] (per-row positions)
  * @param sin - same shape as cos
+ * @param layout - How the last axis pairs up: `interleaved` (x[2i], x[2i+1]; MLA) or `half` (x[i], x[i + d/2]; the DSA indexer).
  * @example
  * ```ts
  * import * as tf from '@tensorflow/tfjs';

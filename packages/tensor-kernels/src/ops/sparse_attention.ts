@@ -44,6 +44,7 @@ export interface SparseAttentionOptions {
  * @param k - [B, Hk, Sk, Dk] with Hk ∈ {1, H} ('bshd': [B, Sk, Hk, Dk])
  * @param v - [B, Hk, Sk, Dv] ('bshd': [B, Sk, Hk, Dv])
  * @param indices - [B, Sq, kSel] int32
+ * @param opts - `scale` of q·kᵀ; `causal`: also drop selected keys after the query's position; `keyMask` [B, Sk] (0 = padding); `layout` of q, k, v: `bhsd` (default) or `bshd`.
  * @returns [B, H, Sq, Dv] ('bshd': [B, Sq, H, Dv])
  * @example
  * ```ts

@@ -11,6 +11,7 @@ import { deepEqual, preview } from '../values.js';
 import { outputsMatch, type OutputComparison } from './compare.js';
 import { runPythonProgram, warmPythonPool, type ProgramLimits, type ProgramRun } from './pool.js';
 import type { PythonOutcome, PythonWorkerTest } from './worker-main.js';
+import { checkOptionKeys } from '../../option-keys.js';
 
 /**
  * One test case of {@link createPythonCodeReward}, in the forms the common datasets use:
@@ -161,6 +162,8 @@ function verdict(test: Normalised, index: number, run: ProgramRun, compare: Outp
  * test's outcome with the reason of each failure. Throws {@link RewardConfigError} for bad options
  * or malformed tests (a data bug), never for anything the completion does.
  *
+ * @param options - Limits (`timeoutMs`, `wallTimeoutMs`, `memoryLimitBytes`, `maxOutputChars`, `poolSize`) and scoring (`binary`, `entryPoint`, `compare`, `tolerance`); see {@link PythonCodeRewardOptions}.
+ *
  * @example
  * ```ts
  * import { createPythonCodeRewardDetailed } from '@r1-ts/rewards';
@@ -172,6 +175,10 @@ function verdict(test: Normalised, index: number, run: ProgramRun, compare: Outp
 export function createPythonCodeRewardDetailed(
   options: PythonCodeRewardOptions = {},
 ): (completion: string, sample: RewardSample) => Promise<CodeRewardDetails> {
+  checkOptionKeys('createPythonCodeReward', options, {
+    timeoutMs: true, wallTimeoutMs: true, memoryLimitBytes: true, maxOutputChars: true, poolSize: true,
+    binary: true, entryPoint: true, compare: true, tolerance: true,
+  });
   const timeoutMs = checkNumber('timeoutMs', options.timeoutMs ?? 4000, { min: 0, exclusiveMin: true });
   const limits: ProgramLimits = {
     timeoutMs,
@@ -211,6 +218,8 @@ export function createPythonCodeRewardDetailed(
  * tests. Programs run in warm, sandboxed CPython interpreters (no network, no host files, no
  * JavaScript FFI) with CPU-time and memory limits.
  *
+ * @param options - Limits (`timeoutMs`, `wallTimeoutMs`, `memoryLimitBytes`, `maxOutputChars`, `poolSize`) and scoring (`binary`, `entryPoint`, `compare`, `tolerance`); see {@link PythonCodeRewardOptions}.
+ *
  * @example
  * ```ts
  * import { createPythonCodeReward } from '@r1-ts/rewards';
@@ -245,6 +254,8 @@ export const pythonCodeReward: RewardFunction = createPythonCodeReward();
  * and resolves when they are idle, so the first graded program does not pay the start-up. Optional:
  * the reward starts them on first use anyway.
  *
+ * @param options - `memoryLimitBytes` and `poolSize` of the reward that will use the interpreters (the same values, so the warm pool is the one it draws from).
+ *
  * @example
  * ```ts
  * import { createPythonCodeReward, warmPythonSandbox } from '@r1-ts/rewards';
@@ -254,6 +265,7 @@ export const pythonCodeReward: RewardFunction = createPythonCodeReward();
  * ```
  */
 export function warmPythonSandbox(options: Pick<PythonCodeRewardOptions, 'memoryLimitBytes' | 'poolSize'> = {}): Promise<void> {
+  checkOptionKeys('warmPythonSandbox', options, { memoryLimitBytes: true, poolSize: true });
   const memoryLimitBytes = checkNumber('memoryLimitBytes', options.memoryLimitBytes ?? DEFAULT_MEMORY, { min: 16 * 2 ** 20, integer: true });
   return warmPythonPool(memoryLimitBytes, checkNumber('poolSize', options.poolSize ?? 1, { min: 1, integer: true }));
 }
