@@ -13,6 +13,12 @@ import { runPythonProgram, warmPythonPool, type ProgramLimits, type ProgramRun }
 import type { PythonOutcome, PythonWorkerTest } from './worker-main.js';
 import { checkOptionKeys } from '../../option-keys.js';
 
+/** The keys of {@link PythonCodeRewardOptions} (typed: a key added to or removed from it fails to compile). */
+const PYTHON_REWARD_KEYS: Record<keyof PythonCodeRewardOptions, true> = {
+  timeoutMs: true, wallTimeoutMs: true, memoryLimitBytes: true, maxOutputChars: true, poolSize: true,
+  binary: true, entryPoint: true, compare: true, tolerance: true,
+};
+
 /**
  * One test case of {@link createPythonCodeReward}, in the forms the common datasets use:
  *
@@ -175,10 +181,7 @@ function verdict(test: Normalised, index: number, run: ProgramRun, compare: Outp
 export function createPythonCodeRewardDetailed(
   options: PythonCodeRewardOptions = {},
 ): (completion: string, sample: RewardSample) => Promise<CodeRewardDetails> {
-  checkOptionKeys('createPythonCodeReward', options, {
-    timeoutMs: true, wallTimeoutMs: true, memoryLimitBytes: true, maxOutputChars: true, poolSize: true,
-    binary: true, entryPoint: true, compare: true, tolerance: true,
-  });
+  checkOptionKeys('createPythonCodeReward', options, PYTHON_REWARD_KEYS);
   const timeoutMs = checkNumber('timeoutMs', options.timeoutMs ?? 4000, { min: 0, exclusiveMin: true });
   const limits: ProgramLimits = {
     timeoutMs,
@@ -254,7 +257,7 @@ export const pythonCodeReward: RewardFunction = createPythonCodeReward();
  * and resolves when they are idle, so the first graded program does not pay the start-up. Optional:
  * the reward starts them on first use anyway.
  *
- * @param options - `memoryLimitBytes` and `poolSize` of the reward that will use the interpreters (the same values, so the warm pool is the one it draws from).
+ * @param options - the options of the reward that will use the interpreters (pass the same object): its `memoryLimitBytes` and `poolSize` pick the warm pool the reward draws from; its other keys are accepted and unused.
  *
  * @example
  * ```ts
@@ -264,8 +267,9 @@ export const pythonCodeReward: RewardFunction = createPythonCodeReward();
  * const reward = createPythonCodeReward(options);
  * ```
  */
-export function warmPythonSandbox(options: Pick<PythonCodeRewardOptions, 'memoryLimitBytes' | 'poolSize'> = {}): Promise<void> {
-  checkOptionKeys('warmPythonSandbox', options, { memoryLimitBytes: true, poolSize: true });
+export function warmPythonSandbox(options: PythonCodeRewardOptions = {}): Promise<void> {
+  // The reward's own options object is the documented argument: every key of it is accepted, two are used.
+  checkOptionKeys('warmPythonSandbox', options, PYTHON_REWARD_KEYS);
   const memoryLimitBytes = checkNumber('memoryLimitBytes', options.memoryLimitBytes ?? DEFAULT_MEMORY, { min: 16 * 2 ** 20, integer: true });
   return warmPythonPool(memoryLimitBytes, checkNumber('poolSize', options.poolSize ?? 1, { min: 1, integer: true }));
 }
