@@ -110,6 +110,38 @@ export function saveDtype(v: string | undefined): 'bf16' | 'f32' {
   throw new ConfigError(`--save-dtype must be bf16 or f32, got ${JSON.stringify(v)}`, ['save-dtype']);
 }
 
+/** The recipe fields every training command reads before it starts. */
+interface TrainRecipeBase {
+  output_dir?: string;
+  dataset_name?: string;
+  dataset_prompt_column?: string;
+  dataset_answer_column?: string;
+}
+
+/**
+ * What `r1 grpo` and `r1 sft` do before the first write: the recipe from the flags (parsed, then
+ * `check`ed), the save dtype, the output directory (prepared; on `--resume`, its last checkpoint and
+ * the same recipe), and the training rows.
+ *
+ * @example
+ * ```ts
+ * // no-run: reads the recipe's dataset
+ * const run = await openTrainRun(flags, (raw, source) => parseRecipe(sftRecipeSchema, raw, source), checkRequiredPaths);
+ * console.log(run.out, run.rows.length);
+ * ```
+ */
+export async function openTrainRun<R extends TrainRecipeBase>(flags: TrainFlags, parse: (raw: Record<string, unknown>, source: string) => R, check: (recipe: R) => void) {
+  const recipe = recipeFromFlags(flags, parse);
+  check(recipe);
+  const dtype = saveDtype(flags.saveDtype);
+  const out = resolve(recipe.output_dir!);
+  const resumeFrom = prepareOutput(out, Boolean(flags.resume));
+  if (flags.resume) checkSameRecipe(out, recipe as Record<string, unknown>);
+  const columns = { prompt: recipe.dataset_prompt_column, answer: recipe.dataset_answer_column };
+  const rows = await loadTrainData(recipe.dataset_name!, columns);
+  return { recipe, dtype, out, resumeFrom, rows, columns };
+}
+
 /** pass@1 with greedy decoding over held-out samples (the `accuracy` reward decides). */
 export async function greedyPassAt1(policyModel: { model: Parameters<typeof generate>[0]; tokenizer: Parameters<typeof generate>[1] }, samples: { prompt: number[]; sample: DatasetSample }[], maxNewTokens: number, lora: LoraModel | null): Promise<number> {
   let correct = 0;
@@ -155,14 +187,8 @@ export function registerGrpo(program: Command): void {
 
 async function runGrpo(flags: TrainFlags): Promise<void> {
   // Everything is validated (recipe, output directory, dataset, model) before the first write.
-  const recipe = recipeFromFlags(flags, (raw, source) => parseRecipe(grpoRecipeSchema, raw, source));
-  checkGrpoRecipe(recipe);
-  const dtype = saveDtype(flags.saveDtype);
-  const out = resolve(recipe.output_dir!);
-  const resumeFrom = prepareOutput(out, Boolean(flags.resume));
-  if (flags.resume) checkSameRecipe(out, recipe);
-  const rows = await loadTrainData(recipe.dataset_name!, { prompt: recipe.dataset_prompt_column, answer: recipe.dataset_answer_column });
-  const evalRows = recipe.eval_dataset_name ? (await loadTrainData(recipe.eval_dataset_name, { prompt: recipe.dataset_prompt_column, answer: recipe.dataset_answer_column })).slice(0, recipe.eval_max_samples) : [];
+  const { recipe, dtype, out, resumeFrom, rows, columns } = await openTrainRun(flags, (raw, source) => parseRecipe(grpoRecipeSchema, raw, source), checkGrpoRecipe);
+  const evalRows = recipe.eval_dataset_name ? (await loadTrainData(recipe.eval_dataset_name, columns)).slice(0, recipe.eval_max_samples) : [];
   await initBackend({ backend: (flags.backend ?? 'auto') as BackendName });
   const modelDir = resolve(recipe.model_name_or_path!);
   const { model, tokenizer } = openModel(modelDir, { gradientCheckpointing: recipe.gradient_checkpointing });

@@ -6,10 +6,10 @@ import type { Command } from 'commander';
 import { CheckpointError, ConfigError, Rng, initBackend, writeFileAtomic, writeSafetensors, type BackendName, type RngState } from '@r1-ts/tensor-kernels';
 import { AdamW, clipGradNorm, collate, valueAndNamedGrads, type Tokenizer } from '@r1-ts/model';
 import type { DatasetSample } from '@r1-ts/tasks';
-import { recipeFromFlags, saveDtype, type TrainFlags } from './grpo';
+import { openTrainRun, type TrainFlags } from './grpo';
 import { progressReporter } from './progress';
 import {
-  MetricsLog, checkRequiredPaths, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
+  MetricsLog, checkRequiredPaths, runTrainCommand, attachLora, openModel, promptIds, readTrainerFiles,
   restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
 import { parseRecipe, sftRecipeSchema, totalSteps } from './train_recipe';
@@ -60,13 +60,7 @@ export function registerSft(program: Command): void {
 }
 
 async function runSft(flags: TrainFlags): Promise<void> {
-  const recipe = recipeFromFlags(flags, (raw, source) => parseRecipe(sftRecipeSchema, raw, source));
-  checkRequiredPaths(recipe);
-  const dtype = saveDtype(flags.saveDtype);
-  const out = resolve(recipe.output_dir!);
-  const resumeFrom = prepareOutput(out, Boolean(flags.resume));
-  if (flags.resume) checkSameRecipe(out, recipe);
-  const rows = await loadTrainData(recipe.dataset_name!, { prompt: recipe.dataset_prompt_column, answer: recipe.dataset_answer_column });
+  const { recipe, dtype, out, resumeFrom, rows } = await openTrainRun(flags, (raw, source) => parseRecipe(sftRecipeSchema, raw, source), checkRequiredPaths);
   await initBackend({ backend: (flags.backend ?? 'auto') as BackendName });
   const { model, tokenizer } = openModel(resolve(recipe.model_name_or_path!), { gradientCheckpointing: recipe.gradient_checkpointing });
   const system = recipe.system_prompt || null;
