@@ -3,6 +3,9 @@
 // times — on a random Qwen2.5-0.5B-shaped model, rank 16 / alpha 32 on all seven projections of every
 // layer. `R1_BENCH_DENSE_PRESET=dense-small` for a quick look. Each side runs in a process of its own,
 // so its peak RSS (maxRSS) is its own; the PyTorch figure comes from the same run when torch imports.
+// Activation checkpointing is on (`R1_BENCH_CHECKPOINTING=0` turns it off): on the wasm backend every
+// tensor lives in one 32-bit heap of at most 4 GiB, and the 0.5B model's 1.98 GB of float32 weights
+// plus 24 layers' activations at 4 × 256 do not fit in it. PyTorch's side runs without it.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -24,14 +27,15 @@ const PRESETS = {
 } as const;
 type Preset = keyof typeof PRESETS;
 
-interface ChildResult { tokensPerSec: number; peakRssMb: number; trainable: number; firstLoss: number; lastLoss: number }
+interface ChildResult { tokensPerSec: number; peakRssMb: number; trainable: number; firstLoss: number; lastLoss: number; checkpointing: boolean; secondsPerStep: number }
 
 /** The timed side, in this child process. */
 async function child(preset: Preset): Promise<void> {
   await initBackend({ quiet: true });
   const { reps, warmup, ...shape } = PRESETS[preset];
   const B = 4, S = 256;
-  const model = new DenseModel({ model_type: 'qwen2', ...shape, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1e6 }, { seed: 0 });
+  const gradientCheckpointing = process.env.R1_BENCH_CHECKPOINTING !== '0';
+  const model = new DenseModel({ model_type: 'qwen2', ...shape, max_position_embeddings: 32768, rms_norm_eps: 1e-6, rope_theta: 1e6 }, { seed: 0, gradientCheckpointing });
   const lora = LoraModel.attach(model, { r: 16, lora_alpha: 32, lora_dropout: 0, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] });
   const params = lora.namedAdapterParameters();
   const optimizer = new AdamW(params, { lr: 1e-4, beta2: 0.999, weightDecay: 0.01 }); // torch.optim.AdamW's defaults
@@ -46,7 +50,7 @@ async function child(preset: Preset): Promise<void> {
   };
   const ms = await timeMs(step, reps, warmup);
   const trainable = [...params.values()].reduce((n, v) => n + v.size, 0);
-  const out: ChildResult = { tokensPerSec: (B * S * 1000) / ms, peakRssMb: process.resourceUsage().maxRSS / 1024, trainable, firstLoss: losses[0], lastLoss: losses.at(-1)! };
+  const out: ChildResult = { tokensPerSec: (B * S * 1000) / ms, secondsPerStep: ms / 1000, peakRssMb: process.resourceUsage().maxRSS / 1024, trainable, firstLoss: losses[0], lastLoss: losses.at(-1)!, checkpointing: gradientCheckpointing };
   console.log(JSON.stringify(out));
 }
 
@@ -72,7 +76,7 @@ export async function run(): Promise<void> {
   const ours = JSON.parse(line) as ChildResult;
   const torch = pytorch(preset);
   report('train_lora_r16_b4_s256', ours.tokensPerSec, 'tokens/s', {
-    preset, peak_rss_mb: ours.peakRssMb, trainable: ours.trainable, loss: `${ours.firstLoss.toFixed(3)}→${ours.lastLoss.toFixed(3)}`,
+    preset, s_per_step: ours.secondsPerStep, checkpointing: ours.checkpointing, peak_rss_mb: ours.peakRssMb, trainable: ours.trainable, loss: `${ours.firstLoss.toFixed(3)}→${ours.lastLoss.toFixed(3)}`,
     pytorch: torch ? torch.value : 'n/a', pytorch_peak_rss_mb: torch ? torch.peakRssMb : 'n/a',
     ratio: torch ? ours.tokensPerSec / torch.value : 'n/a',
   });

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { LoadableTensor } from '@r1-ts/tensor-kernels';
-import type { ForwardResult, LayerRouting, LossOptions, LossResult, SequenceOptions } from './model';
+import type { LinearHeadOptions, LoadableTensor } from '@r1-ts/tensor-kernels';
+import type { ForwardResult, HiddenResult, LayerRouting, LossOptions, LossResult, SequenceOptions } from './model';
 
 /**
  * A decode cache of a {@link CausalLM}: filled by the first cached forward (prefill), extended by
@@ -38,6 +38,16 @@ export interface CausalLM<C extends DecodeCache = DecodeCache> {
   gradientCheckpointing?: boolean;
   /** Logits [B, S, V] over tokens [B, S]; with a cache: prefill when empty, decode after. */
   forward(tokens: tf.Tensor, opts?: SequenceOptions, cache?: C): ForwardResult;
+  /** {@link CausalLM.forward} without the head: hidden states [B, S, D] before the final norm. */
+  forwardHidden(tokens: tf.Tensor, opts?: SequenceOptions, cache?: C): HiddenResult;
+  /**
+   * log softmax(head(hidden) / τ)[target] per position [B, S] from hidden states [B, S, D] (before
+   * the final norm), differentiable, without holding the logits [B, S, V] whole (the head runs over
+   * chunks of positions; see `linearTokenLogProbs`).
+   */
+  tokenLogProbs(hidden: tf.Tensor, targets: tf.Tensor, options?: LinearHeadOptions): tf.Tensor;
+  /** Entropy of softmax(head(hidden) / τ) per position [B, S], chunked likewise; not differentiable. */
+  tokenEntropy(hidden: tf.Tensor, options?: LinearHeadOptions): tf.Tensor;
   /** Training loss (next-token cross-entropy over `lossMask`, plus the family's auxiliary losses). */
   loss(tokens: tf.Tensor, opts?: LossOptions): LossResult;
   /** An empty decode cache. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Rng, tokenLogProbs } from '@r1-ts/tensor-kernels';
+import { ConfigError, Rng } from '@r1-ts/tensor-kernels';
 import type { CausalLM } from './causal_lm';
 import type { SequenceOptions } from './model';
 import { resolveSampling, sampleToken } from './sampling';
@@ -200,13 +200,14 @@ export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: nu
       }
       const logits = tf.tidy(() => {
         let out;
-        if (cache && step > 0) out = model.forward(tf.tensor2d(next, [B, 1], 'int32'), {}, cache);
+        if (cache && step > 0) out = model.forwardHidden(tf.tensor2d(next, [B, 1], 'int32'), {}, cache);
         else {
           const opts: SequenceOptions = { keyMask: tf.tensor2d(mask), positions: pos };
-          out = model.forward(tf.tensor2d(seq, undefined, 'int32'), opts, cache ?? undefined);
+          out = model.forwardHidden(tf.tensor2d(seq, undefined, 'int32'), opts, cache ?? undefined);
         }
-        const [, S, V] = out.logits.shape;
-        return tf.reshape(tf.slice(out.logits, [0, S - 1, 0], [B, 1, V]), [B, V]);
+        // The head on the last position only: a prefill's logits [B, S, V] are never made.
+        const [, S, D] = out.hidden.shape;
+        return tf.reshape(model.head(tf.slice(out.hidden, [0, S - 1, 0], [B, 1, D])), [B, -1]);
       });
       const values = logits.dataSync() as Float32Array;
       const V = logits.shape[1] as number;
@@ -272,11 +273,10 @@ export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: nu
 export function logProbs(model: CausalLM<any>, tokens: tf.Tensor, options: SequenceOptions & { temperature?: number } = {}): tf.Tensor2D {
   return tf.tidy(() => {
     const [B, S] = tokens.shape as number[];
-    const { logits } = model.forward(tokens, options);
-    const V = logits.shape[2];
-    let l = tf.slice(logits, [0, 0, 0], [B, S - 1, V]);
-    const t = options.temperature ?? 1;
-    if (t !== 1 && t > 0) l = tf.div(l, t);
-    return tokenLogProbs(l, tf.slice(tokens, [0, 1], [B, S - 1])) as tf.Tensor2D;
+    const { temperature, ...sequence } = options;
+    const { hidden } = model.forwardHidden(tokens, sequence);
+    const D = hidden.shape[2];
+    const t = temperature !== undefined && temperature > 0 ? temperature : 1;
+    return model.tokenLogProbs(tf.slice(hidden, [0, 0, 0], [B, S - 1, D]), tf.slice(tokens, [0, 1], [B, S - 1]), { temperature: t }) as tf.Tensor2D;
   });
 }

@@ -1,8 +1,8 @@
 // Public API of @r1-ts/model.
 export { parseConfig, presets, withAttention, usesDsa, deepSeekConfigSchema } from './config';
 export type { DeepSeekConfig, DeepSeekConfigInput } from './config';
-export { DeepSeekModel, Block, MtpModule } from './model';
-export type { SequenceOptions, LayerRouting, ForwardResult, ModelCache, LossOptions, LossResult } from './model';
+export { DeepSeekModel, Block, MtpModule, maskedMeanNll } from './model';
+export type { SequenceOptions, LayerRouting, ForwardResult, HiddenResult, ModelCache, LossOptions, LossResult } from './model';
 export { CharTokenizer, HfTokenizer, tokenizerFromJSON, loadTokenizer, renderChat, SPECIAL_TOKENS } from './tokenizer';
 export type { Tokenizer, SpecialTokenName, SpecialTokenIds, ChatMessage } from './tokenizer';
 export { ChatTemplate, ChatTemplateError, R1_CHAT_TEMPLATE, selectChatTemplate, openThinkSuffix, afterOpenThink } from './chat_template';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { Module, Rng, maskedCrossEntropy, rmsNorm } from '@r1-ts/tensor-kernels';
+import { Module, Rng, linearEntropy, linearTokenLogProbs, rmsNorm } from '@r1-ts/tensor-kernels';
+import type { LinearHeadOptions } from '@r1-ts/tensor-kernels';
 import { Mla, MlaCache } from '@r1-ts/attention-mla';
 import type { PositionOptions } from '@r1-ts/attention-mla';
 import { DsaCache, SparseMla } from '@r1-ts/attention-dsa';
@@ -71,15 +72,48 @@ export interface LayerRouting {
  * console.log(out.logits.shape, out.hidden.shape, out.routing.length); // [1, 3, 64] [1, 3, 64] 2
  * ```
  */
-export interface ForwardResult {
+export interface ForwardResult extends HiddenResult {
   /** [B, S, V] */
   logits: tf.Tensor3D;
+}
+
+/**
+ * What {@link DeepSeekModel.forwardHidden} returns: the decoder's output without the head, for
+ * code that applies the head itself ({@link DeepSeekModel.tokenLogProbs} over chunks, or the last
+ * position only).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, presets, type HiddenResult } from '@r1-ts/model';
+ * const out: HiddenResult = new DeepSeekModel(presets.tiny).forwardHidden(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'));
+ * console.log(out.hidden.shape); // [1, 3, hidden_size]
+ * ```
+ */
+export interface HiddenResult {
   /** Last hidden state before the final norm [B, S, D] (the MTP module's input). */
   hidden: tf.Tensor3D;
   /** One entry per MoE layer. */
   routing: LayerRouting[];
   /** Sum of the DSA indexer losses, when `indexerLoss` was requested. */
   indexerLoss?: tf.Scalar;
+}
+
+/**
+ * −Σ m·lp / max(Σ m, 1): the masked mean negative log-likelihood of per-token log-probs lp [B, T]
+ * (what `maskedCrossEntropy` computes from logits).
+ *
+ * @param lp - Per-token log-probabilities [B, T].
+ * @param mask - 0/1 weights [B, T].
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { maskedMeanNll } from '@r1-ts/model';
+ * maskedMeanNll(tf.tensor2d([[-1, -3]]), tf.tensor2d([[1, 0]])).print(); // 1
+ * ```
+ */
+export function maskedMeanNll(lp: tf.Tensor, mask: tf.Tensor): tf.Scalar {
+  return tf.tidy(() => tf.div(tf.neg(tf.sum(tf.mul(lp, mask))), tf.maximum(tf.sum(mask), 1)) as tf.Scalar);
 }
 
 /**
@@ -211,6 +245,23 @@ export class MtpModule extends Block {
    * embed(tokens[t+1]), t = 0 … S−3.
    */
   predict(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D): { logits: tf.Tensor3D; moe: MoeOutput | null } {
+    const { normed, moe } = this.predictNormed(hidden, nextEmbeds);
+    const [B, S, D] = normed.shape;
+    const logits = tf.reshape(tf.matMul(tf.reshape(normed, [-1, D]), this.sharedHead, false, true), [B, S, -1]);
+    return { logits: logits as tf.Tensor3D, moe };
+  }
+
+  /**
+   * log-probs [B, S−2] of tokens[t+2] (`targets`) from hidden[t] and embed(tokens[t+1]): {@link
+   * MtpModule.predict} with its head over chunks of positions (the logits are never whole).
+   */
+  predictLogProbs(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D, targets: tf.Tensor): { logProbs: tf.Tensor; moe: MoeOutput | null } {
+    const { normed, moe } = this.predictNormed(hidden, nextEmbeds);
+    return { logProbs: linearTokenLogProbs(normed, this.sharedHead, targets), moe };
+  }
+
+  /** The module up to its head: the shared head's normed input [B, S−2, D]. */
+  private predictNormed(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D): { normed: tf.Tensor3D; moe: MoeOutput | null } {
     const eps = this.config.rms_norm_eps;
     const [B, S, D] = hidden.shape;
     const e = rmsNorm(tf.slice(nextEmbeds, [0, 1, 0], [B, S - 2, D]), this.enorm, eps); // [B, S−2, D] embed(t+1)
@@ -218,9 +269,7 @@ export class MtpModule extends Block {
     const u = tf.concat([e, h], -1); // [B, S−2, 2D], embedding first (V3 eq. 21)
     const h0 = tf.reshape(tf.matMul(tf.reshape(u, [-1, 2 * D]), this.ehProj, false, true), [B, S - 2, D]);
     const { h: hb, moe } = this.forward(h0);
-    const n = rmsNorm(hb, this.sharedHeadNorm, eps);
-    const logits = tf.reshape(tf.matMul(tf.reshape(n, [-1, D]), this.sharedHead, false, true), [B, S - 2, -1]);
-    return { logits: logits as tf.Tensor3D, moe };
+    return { normed: rmsNorm(hb, this.sharedHeadNorm, eps) as tf.Tensor3D, moe };
   }
 }
 
@@ -345,10 +394,39 @@ export class DeepSeekModel extends Module implements CausalLM<ModelCache> {
   }
 
   /**
+   * log softmax(head(hidden) / τ)[target] per position from hidden states [B, S, D] (before the
+   * final norm): the final norm, then the head and the log-softmax over chunks of positions
+   * (`linearTokenLogProbs`), so the logits [B, S, V] are never whole in memory. Differentiable.
+   *
+   * @param hidden - Hidden states [B, S, D] before the final norm ({@link DeepSeekModel.forwardHidden}).
+   * @param targets - Token ids [B, S] int32 (outside [0, V): 0, no gradient).
+   * @param options - `temperature` τ (default 1); `chunkRows` positions per chunk.
+   */
+  tokenLogProbs(hidden: tf.Tensor, targets: tf.Tensor, options: LinearHeadOptions = {}): tf.Tensor {
+    return tf.tidy(() => linearTokenLogProbs(rmsNorm(hidden, this.norm, this.config.rms_norm_eps), this.lmHead, targets, options));
+  }
+
+  /**
+   * Entropy of softmax(head(hidden) / τ) per position [B, S], over chunks of positions; not differentiable.
+   *
+   * @param hidden - Hidden states [B, S, D] before the final norm.
+   * @param options - `temperature` τ (default 1); `chunkRows` positions per chunk.
+   */
+  tokenEntropy(hidden: tf.Tensor, options: LinearHeadOptions = {}): tf.Tensor {
+    return tf.tidy(() => linearEntropy(rmsNorm(hidden, this.norm, this.config.rms_norm_eps), this.lmHead, options));
+  }
+
+  /**
    * The main model over tokens [B, S]. With a cache, attention runs incrementally: the first call
    * fills it (prefill) and later calls decode the new tokens.
    */
   forward(tokens: tf.Tensor, opts: SequenceOptions = {}, cache?: ModelCache): ForwardResult {
+    const out = this.forwardHidden(tokens, opts, cache);
+    return { logits: this.head(out.hidden), ...out };
+  }
+
+  /** {@link DeepSeekModel.forward} without the head: the hidden states [B, S, D] before the final norm. */
+  forwardHidden(tokens: tf.Tensor, opts: SequenceOptions = {}, cache?: ModelCache): HiddenResult {
     let h = this.embed(tokens); // [B, S, D]
     const routing: LayerRouting[] = [];
     const indexer: tf.Scalar[] = [];
@@ -359,7 +437,7 @@ export class DeepSeekModel extends Module implements CausalLM<ModelCache> {
       if (out.indexerLoss) indexer.push(out.indexerLoss);
     });
     const indexerLoss = indexer.length ? (tf.addN(indexer) as tf.Scalar) : undefined;
-    return { logits: this.head(h), hidden: h, routing, indexerLoss };
+    return { hidden: h, routing, indexerLoss };
   }
 
   /** An empty cache for {@link DeepSeekModel.forward} (one latent cache per layer; DSA adds the indexer keys). */
@@ -375,19 +453,19 @@ export class DeepSeekModel extends Module implements CausalLM<ModelCache> {
    */
   loss(tokens: tf.Tensor, opts: LossOptions = {}): LossResult {
     const [B, S] = tokens.shape as number[];
-    const { logits, hidden, routing, indexerLoss } = this.forward(tokens, opts);
-    const V = this.config.vocab_size;
+    const { hidden, routing, indexerLoss } = this.forwardHidden(tokens, opts);
+    const D = this.config.hidden_size;
     const mask = opts.lossMask ? tf.slice(opts.lossMask, [0, 0], [B, S - 1]) : tf.ones([B, S - 1]); // [B, S−1]
     const targets = tf.slice(tokens, [0, 1], [B, S - 1]); // [B, S−1]
-    const ce = maskedCrossEntropy(tf.slice(logits, [0, 0, 0], [B, S - 1, V]), targets, mask);
+    const ce = maskedMeanNll(this.tokenLogProbs(tf.slice(hidden, [0, 0, 0], [B, S - 1, D]), targets), mask);
     let total: tf.Scalar = ce;
     let mtp: tf.Scalar | null = null;
     if (this.mtp && S >= 3) {
-      const out = this.mtp.predict(hidden, this.embed(tokens));
+      const out = this.mtp.predictLogProbs(hidden, this.embed(tokens), tf.slice(tokens, [0, 2], [B, S - 2]));
       if (out.moe) routing.push({ layer: this.config.num_hidden_layers, expertLoad: out.moe.expertLoad, topkIdx: out.moe.topkIdx, scores: out.moe.scores });
       // Position t of the MTP logits predicts token t+2; it counts when the main mask at t+1 does.
       const mtpMask = opts.lossMask ? tf.slice(opts.lossMask, [0, 1], [B, S - 2]) : tf.ones([B, S - 2]);
-      mtp = maskedCrossEntropy(out.logits, tf.slice(tokens, [0, 2], [B, S - 2]), mtpMask);
+      mtp = maskedMeanNll(out.logProbs, mtpMask);
       total = tf.add(total, tf.mul(mtp, opts.mtpLambda ?? 0.3));
     }
     const alpha = opts.balanceAlpha ?? this.config.aux_loss_alpha;

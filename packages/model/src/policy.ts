@@ -6,7 +6,6 @@ import type { DeepSeekModel } from './model';
 import { openThinkSuffix } from './chat_template';
 import type { Tokenizer } from './tokenizer';
 import { checkOptionKeys } from './option_keys';
-import { tokenLogProbs } from '@r1-ts/tensor-kernels';
 
 /**
  * A sampled completion, in the shape `@r1-ts/grpo`'s `Policy.generate` returns.
@@ -113,13 +112,11 @@ export class DeepSeekPolicy<M extends CausalLM<any> = DeepSeekModel> {
   logProbs(batch: PolicySequences, options: { temperature?: number } = {}): tf.Tensor2D {
     return tf.tidy(() => {
       const { tokens, keyMask, positions, P } = this.layout(batch);
-      const { logits, routing } = this.model.forward(tokens, { keyMask, positions });
+      const { hidden, routing } = this.model.forwardHidden(tokens, { keyMask, positions });
       for (const r of routing) this.loads.push({ layer: r.layer, expertLoad: r.expertLoad });
-      const [N, , V] = logits.shape;
-      let l = tf.slice(logits, [0, P - 1, 0], [N, batch.width, V]); // [N, T, V]: position P−1+t predicts completion token t
-      const t = options.temperature ?? 1;
-      if (t !== 1) l = tf.div(l, t);
-      return tokenLogProbs(l, tf.slice(tokens, [0, P], [N, batch.width])) as tf.Tensor2D;
+      const [N, , D] = hidden.shape;
+      const h = tf.slice(hidden, [0, P - 1, 0], [N, batch.width, D]); // [N, T, D]: position P−1+t predicts completion token t
+      return this.model.tokenLogProbs(h, tf.slice(tokens, [0, P], [N, batch.width]), { temperature: options.temperature ?? 1 }) as tf.Tensor2D;
     });
   }
 
@@ -127,11 +124,9 @@ export class DeepSeekPolicy<M extends CausalLM<any> = DeepSeekModel> {
   entropy(batch: PolicySequences, options: { temperature?: number } = {}): tf.Tensor2D {
     return tf.tidy(() => {
       const { tokens, keyMask, positions, P } = this.layout(batch);
-      const { logits } = this.model.forward(tokens, { keyMask, positions });
-      const [N, , V] = logits.shape;
-      const l = tf.div(tf.slice(logits, [0, P - 1, 0], [N, batch.width, V]), options.temperature ?? 1);
-      const lsm = tf.logSoftmax(l);
-      return tf.neg(tf.sum(tf.mul(tf.exp(lsm), lsm), -1)) as tf.Tensor2D;
+      const { hidden } = this.model.forwardHidden(tokens, { keyMask, positions });
+      const [N, , D] = hidden.shape;
+      return this.model.tokenEntropy(tf.slice(hidden, [0, P - 1, 0], [N, batch.width, D]), { temperature: options.temperature ?? 1 }) as tf.Tensor2D;
     });
   }
 

@@ -9,6 +9,8 @@
 // and gradients only for the tensors passed in, while a block reads its weights from its closure.
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from './errors';
+import { engine } from './engine_internals';
+import type { BackwardsFunc, EngineInternals } from './engine_internals';
 import { setLinearAdaptersEnabled } from './ops/linear';
 import { Rng } from './rng';
 import type { RngSnapshot } from './rng';
@@ -42,28 +44,6 @@ export interface CheckpointOptions {
  * ```
  */
 export type CheckpointFn = (inputs: tf.Tensor[], constants: tf.Tensor[]) => tf.Tensor[];
-
-// Engine members tfjs 4.22 has but does not type as public (the project pins that exact version).
-type BackwardsFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => Record<string, () => tf.Tensor>;
-interface EngineInternals {
-  state: { kernelDepth: number; activeTape: unknown[] | null };
-  isTapeOn(): boolean;
-  runKernel(name: string, inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>): tf.Tensor | tf.Tensor[];
-  runKernelFunc(params: {
-    forwardFunc: (backend: unknown, save: (tensors: tf.Tensor[]) => void) => tf.Tensor[];
-    backwardsFunc: BackwardsFunc;
-    inputs: Record<string, tf.Tensor>;
-  }): tf.Tensor[];
-  gradients(f: () => tf.Tensor, xs: tf.Tensor[], dy?: tf.Tensor, allowNoGradients?: boolean): { value: tf.Tensor; grads: (tf.Tensor | undefined)[] };
-}
-
-function engine(): EngineInternals {
-  const e = tf.engine() as unknown as EngineInternals;
-  if (typeof e.runKernelFunc !== 'function' || typeof e.state?.kernelDepth !== 'number') {
-    throw new ConfigError(`checkpoint needs @tensorflow/tfjs-core 4.22's engine (runKernelFunc, state.kernelDepth); got version ${tf.version_core}`, ['@tensorflow/tfjs']);
-  }
-  return e;
-}
 
 /** What the first forward saw, so the recompute computes the same function. */
 interface ForwardRecord {

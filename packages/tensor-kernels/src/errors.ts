@@ -71,3 +71,26 @@ export class CheckpointError extends R1Error {
     super('E_CHECKPOINT', message);
   }
 }
+
+/**
+ * A tensor could not be allocated: the backend's memory is exhausted (on wasm, the one heap of at
+ * most 4 GiB that holds every tensor). The message says how much was asked for and how much is in
+ * use, and what to change.
+ *
+ * @example
+ * ```ts
+ * import { OutOfMemoryError } from '@r1-ts/tensor-kernels';
+ * const err = new OutOfMemoryError('wasm heap exhausted: cannot allocate 622.3 MB');
+ * console.log(err.code); // 'E_OOM'
+ * ```
+ */
+export class OutOfMemoryError extends R1Error {
+  /**
+   * Code `E_OOM`.
+   *
+   * @param message - What could not be allocated, what is in use, and what to change.
+   */
+  constructor(message: string) {
+    super('E_OOM', message);
+  }
+}

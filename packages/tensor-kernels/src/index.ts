@@ -6,7 +6,7 @@ registerR1Kernels();
 
 export { registerR1Kernels };
 
-export { R1Error, ConfigError, CheckpointError } from './errors';
+export { R1Error, ConfigError, CheckpointError, OutOfMemoryError } from './errors';
 export { rejectUnknownKeys } from './unknown_keys';
 export { initBackend, currentBackend, disposeBackend } from './backend/init';
 export type { BackendName, InitBackendOptions, BackendInfo } from './backend/init';
@@ -38,6 +38,8 @@ export { siluMul, swiglu } from './ops/swiglu';
 export { linear, setLinearAdapter, linearAdapterOf, withoutLinearAdapters, effectiveLinearWeight, linearLowRankOf } from './ops/linear';
 export type { LinearAdapter, LowRankUpdate } from './ops/linear';
 export { tokenLogProbs, maskedCrossEntropy } from './ops/cross_entropy';
+export { linearTokenLogProbs, linearEntropy } from './ops/linear_log_probs';
+export type { LinearHeadOptions } from './ops/linear_log_probs';
 export { attention, attentionWeights } from './ops/attention';
 export type { AttentionMaskOptions } from './ops/attention';
 export { sparseAttention } from './ops/sparse_attention';

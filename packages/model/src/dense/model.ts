@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { ConfigError, Module, Rng, linear, maskedCrossEntropy, rmsNorm } from '@r1-ts/tensor-kernels';
-import type { Init } from '@r1-ts/tensor-kernels';
+import { ConfigError, Module, Rng, linear, linearEntropy, linearTokenLogProbs, rmsNorm } from '@r1-ts/tensor-kernels';
+import type { Init, LinearHeadOptions } from '@r1-ts/tensor-kernels';
 import type { CausalLM } from '../causal_lm';
-import type { ForwardResult, LossOptions, LossResult, SequenceOptions } from '../model';
+import { maskedMeanNll } from '../model';
+import type { ForwardResult, HiddenResult, LossOptions, LossResult, SequenceOptions } from '../model';
 import { GqaAttention } from './attention';
 import { denseParts, parseDenseConfig } from './config';
 import type { DenseConfig, DenseParts } from './config';
@@ -157,9 +158,37 @@ export class DenseModel extends Module implements CausalLM<KvCache> {
     return tf.tidy(() => linear(rmsNorm(hidden, this.norm, this.config.rms_norm_eps), this.lmHead ?? this.embedTokens) as tf.Tensor3D);
   }
 
+  /**
+   * log softmax(head(hidden) / τ)[target] per position from hidden states [B, S, D] (before the
+   * final norm): the final norm, then the head and the log-softmax over chunks of positions
+   * (`linearTokenLogProbs`), so the logits [B, S, V] are never whole in memory. Differentiable.
+   *
+   * @param hidden - Hidden states [B, S, D] before the final norm ({@link DenseModel.forwardHidden}).
+   * @param targets - Token ids [B, S] int32 (outside [0, V): 0, no gradient).
+   * @param options - `temperature` τ (default 1); `chunkRows` positions per chunk.
+   */
+  tokenLogProbs(hidden: tf.Tensor, targets: tf.Tensor, options: LinearHeadOptions = {}): tf.Tensor {
+    return tf.tidy(() => linearTokenLogProbs(rmsNorm(hidden, this.norm, this.config.rms_norm_eps), this.lmHead ?? this.embedTokens, targets, options));
+  }
+
+  /**
+   * Entropy of softmax(head(hidden) / τ) per position [B, S], over chunks of positions; not differentiable.
+   *
+   * @param hidden - Hidden states [B, S, D] before the final norm.
+   * @param options - `temperature` τ (default 1); `chunkRows` positions per chunk.
+   */
+  tokenEntropy(hidden: tf.Tensor, options: LinearHeadOptions = {}): tf.Tensor {
+    return tf.tidy(() => linearEntropy(rmsNorm(hidden, this.norm, this.config.rms_norm_eps), this.lmHead ?? this.embedTokens, options));
+  }
+
   /** The model over tokens [B, S]; see {@link DenseModel.forwardEmbeds}. */
   forward(tokens: tf.Tensor, opts: SequenceOptions = {}, cache?: KvCache): ForwardResult {
     return this.forwardEmbeds(this.embed(tokens), opts, cache);
+  }
+
+  /** {@link DenseModel.forward} without the head: the hidden states [B, S, D] before the final norm. */
+  forwardHidden(tokens: tf.Tensor, opts: SequenceOptions = {}, cache?: KvCache): HiddenResult {
+    return { hidden: this.decode(this.embed(tokens), opts, cache), routing: [] };
   }
 
   /**
@@ -168,6 +197,12 @@ export class DenseModel extends Module implements CausalLM<KvCache> {
    * the first call fills it and later calls attend to everything cached.
    */
   forwardEmbeds(h0: tf.Tensor, opts: SequenceOptions = {}, cache?: KvCache): ForwardResult {
+    const h = this.decode(h0, opts, cache);
+    return { logits: this.head(h), hidden: h, routing: [] };
+  }
+
+  /** The decoder layers over input embeddings h0 [B, S, D] → hidden states before the final norm. */
+  private decode(h0: tf.Tensor, opts: SequenceOptions, cache?: KvCache): tf.Tensor3D {
     const [B, S] = h0.shape as number[];
     const positions = this.positionsOf(B, S, opts, cache);
     if (cache) {
@@ -182,7 +217,7 @@ export class DenseModel extends Module implements CausalLM<KvCache> {
       if (this.gradientCheckpointing && !cache) h = checkpointedDenseLayer(layer, h, { cos, sin, keyMask });
       else h = layer.forward(h, { cos, sin, keyMask, cache: cache ? (k, v) => cache.append(i, k, v) : undefined });
     });
-    return { logits: this.head(h), hidden: h, routing: [] };
+    return h;
   }
 
   private positionsOf(B: number, S: number, opts: SequenceOptions, cache?: KvCache): number[][] {
@@ -209,10 +244,11 @@ export class DenseModel extends Module implements CausalLM<KvCache> {
    */
   loss(tokens: tf.Tensor, opts: LossOptions = {}): LossResult {
     const [B, S] = tokens.shape as number[];
-    const { logits } = this.forward(tokens, opts);
-    const V = this.config.vocab_size;
+    const { hidden } = this.forwardHidden(tokens, opts);
     const mask = opts.lossMask ? tf.slice(opts.lossMask, [0, 0], [B, S - 1]) : tf.ones([B, S - 1]); // [B, S−1]
-    const ce = maskedCrossEntropy(tf.slice(logits, [0, 0, 0], [B, S - 1, V]), tf.slice(tokens, [0, 1], [B, S - 1]), mask);
+    const D = this.config.hidden_size;
+    const lp = this.tokenLogProbs(tf.slice(hidden, [0, 0, 0], [B, S - 1, D]), tf.slice(tokens, [0, 1], [B, S - 1])); // [B, S−1]
+    const ce = maskedMeanNll(lp, mask);
     return { total: ce, ce, mtp: null, balance: null, indexer: null, routing: [] };
   }
 

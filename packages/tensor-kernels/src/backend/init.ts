@@ -7,6 +7,7 @@ import { nativeBindingPresent } from './native';
 import { useGemm } from './native_gemm';
 import { nativeAddonMissing, nativeKernels } from './native_addon';
 import { installWasmCopyKernels } from './wasm_copy_kernels';
+import { guardWasmHeap } from './wasm_heap';
 import { registerR1Kernels } from '../register_all';
 import type { GemmChoice, GemmInfo } from './native_gemm';
 import { MAX_WASM_THREADS, unrefWasmThreads, withNodeWasmThreads } from './wasm_threads';
@@ -167,7 +168,10 @@ async function select(options: InitBackendOptions): Promise<BackendInfo> {
   if (chosen.name === 'tensorflow' || chosen.name === 'webgpu') {
     info = { ...chosen, reason, gemm: 'builtin' };
   } else {
-    if (chosen.name === 'wasm') installWasmCopyKernels();
+    if (chosen.name === 'wasm') {
+      installWasmCopyKernels();
+      guardWasmHeap(tf.backend());
+    }
     const gemm = useGemm(options.gemm ?? 'auto');
     const kernels = nativeKernels() ? 'C (native addon)' : `JS (${process.env.R1_NATIVE === 'off' ? 'R1_NATIVE=off' : nativeAddonMissing() || 'native kernels off'})`;
     info = { ...chosen, gemm: gemm.name, reason: `${reason}; GEMM: ${gemm.name === 'blas' ? `BLAS (${gemm.library}${gemm.core ? `, ${gemm.core} kernels` : ''})` : `tfjs builtin (${gemm.reason})`}; fused kernels: ${kernels}` };
