@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../backend/init';
 import { ConfigError } from '../errors';
 import { Rng } from '../rng';
+import { tokenLogProbs } from './cross_entropy';
+import { setLinearAdapter } from './linear';
 import { linearEntropy, linearTokenLogProbs } from './linear_log_probs';
 import { BACKENDS, f32, numericGrads, randn, relErr, vjp } from './test_helpers';
 
@@ -123,6 +125,33 @@ describe.each(BACKENDS)('linearTokenLogProbs and linearEntropy on %s', (backend)
     const g = tf.grad((a: tf.Tensor) => tf.add(tf.sum(a), tf.sum(linearEntropy(a, wt))))(xt);
     expect([...g.dataSync()].every((v) => v === 1)).toBe(true);
     tf.dispose([g, xt, wt]);
+  });
+
+  it('applies a linear adapter attached to the head (LoRA on lm_head), with gradients to the adapter', () => {
+    const { x, w, targets } = setup(13);
+    const [xt, wt, tt] = [f32(x, [B, S, D]), f32(w, [V, D]), tf.tensor(targets, [B, S], 'int32')];
+    const a = tf.variable(f32(randn(new Rng(4), 2 * D, 0.3), [2, D]));
+    const b = tf.variable(f32(randn(new Rng(5), V * 2, 0.3), [V, 2]));
+    setLinearAdapter(wt, (x2) => tf.matMul(tf.matMul(x2, a, false, true), b, false, true) as tf.Tensor2D);
+    try {
+      const plain = (tau: number) => tokenLogProbs(tf.div(tf.add(tf.matMul(xt.reshape([B * S, D]), wt, false, true), tf.matMul(tf.matMul(xt.reshape([B * S, D]), a, false, true), b, false, true)), tau).reshape([B, S, V]), tt);
+      const fused = linearTokenLogProbs(xt, wt, tt, { temperature: 0.8, chunkRows: 3 });
+      expect(relErr(fused.dataSync(), plain(0.8).dataSync())).toBeLessThan(1e-5);
+      const gf = tf.variableGrads(() => tf.sum(linearTokenLogProbs(xt, wt, tt)) as tf.Scalar, [a, b]);
+      const gp = tf.variableGrads(() => tf.sum(plain(1)) as tf.Scalar, [a, b]);
+      expect(relErr(gf.grads[b.name].dataSync(), gp.grads[b.name].dataSync())).toBeLessThan(1e-5);
+      expect(relErr(gf.grads[a.name].dataSync(), gp.grads[a.name].dataSync())).toBeLessThan(1e-5);
+      const ent = linearEntropy(xt, wt, { temperature: 0.8 });
+      const logits = tf.div(tf.add(tf.matMul(xt.reshape([B * S, D]), wt, false, true), tf.matMul(tf.matMul(xt.reshape([B * S, D]), a, false, true), b, false, true)), 0.8);
+      const lsm = tf.logSoftmax(logits);
+      const want = tf.neg(tf.sum(tf.mul(tf.exp(lsm), lsm), -1));
+      expect(ent.shape).toEqual([B, S]);
+      expect(relErr(ent.dataSync(), want.dataSync())).toBeLessThan(1e-5);
+      tf.dispose([fused, ent, logits, lsm, want, gf.value, gp.value, ...Object.values(gf.grads), ...Object.values(gp.grads)]);
+    } finally {
+      setLinearAdapter(wt, null);
+      tf.dispose([xt, wt, tt, a, b]);
+    }
   });
 
   it('rejects bad arguments with a ConfigError naming the field', () => {
