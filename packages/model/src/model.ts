@@ -254,21 +254,26 @@ export class MtpModule extends Block {
   /**
    * log-probs [B, S−2] of tokens[t+2] (`targets`) from hidden[t] and embed(tokens[t+1]): {@link
    * MtpModule.predict} with its head over chunks of positions (the logits are never whole).
+   *
+   * @param hidden - The main model's hidden states [B, S, D] before its final norm.
+   * @param nextEmbeds - Embeddings of the tokens [B, S, D] (position t+1 is read for t).
+   * @param targets - Token ids [B, S−2] int32: tokens[t+2].
+   * @param options - `gradientCheckpointing`: recompute the module's block in backward (default false).
    */
-  predictLogProbs(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D, targets: tf.Tensor): { logProbs: tf.Tensor; moe: MoeOutput | null } {
-    const { normed, moe } = this.predictNormed(hidden, nextEmbeds);
+  predictLogProbs(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D, targets: tf.Tensor, options: { gradientCheckpointing?: boolean } = {}): { logProbs: tf.Tensor; moe: MoeOutput | null } {
+    const { normed, moe } = this.predictNormed(hidden, nextEmbeds, options.gradientCheckpointing ?? false);
     return { logProbs: linearTokenLogProbs(normed, this.sharedHead, targets), moe };
   }
 
-  /** The module up to its head: the shared head's normed input [B, S−2, D]. */
-  private predictNormed(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D): { normed: tf.Tensor3D; moe: MoeOutput | null } {
+  /** The module up to its head: the shared head's normed input [B, S−2, D]; its block checkpointed on request. */
+  private predictNormed(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D, checkpointed = false): { normed: tf.Tensor3D; moe: MoeOutput | null } {
     const eps = this.config.rms_norm_eps;
     const [B, S, D] = hidden.shape;
     const e = rmsNorm(tf.slice(nextEmbeds, [0, 1, 0], [B, S - 2, D]), this.enorm, eps); // [B, S−2, D] embed(t+1)
     const h = rmsNorm(tf.slice(hidden, [0, 0, 0], [B, S - 2, D]), this.hnorm, eps); // [B, S−2, D]
     const u = tf.concat([e, h], -1); // [B, S−2, 2D], embedding first (V3 eq. 21)
     const h0 = tf.reshape(tf.matMul(tf.reshape(u, [-1, 2 * D]), this.ehProj, false, true), [B, S - 2, D]);
-    const { h: hb, moe } = this.forward(h0);
+    const { h: hb, moe } = checkpointed ? checkpointedBlock(this, h0, {}) : this.forward(h0);
     return { normed: rmsNorm(hb, this.sharedHeadNorm, eps) as tf.Tensor3D, moe };
   }
 }
@@ -461,7 +466,7 @@ export class DeepSeekModel extends Module implements CausalLM<ModelCache> {
     let total: tf.Scalar = ce;
     let mtp: tf.Scalar | null = null;
     if (this.mtp && S >= 3) {
-      const out = this.mtp.predictLogProbs(hidden, this.embed(tokens), tf.slice(tokens, [0, 2], [B, S - 2]));
+      const out = this.mtp.predictLogProbs(hidden, this.embed(tokens), tf.slice(tokens, [0, 2], [B, S - 2]), { gradientCheckpointing: this.gradientCheckpointing });
       if (out.moe) routing.push({ layer: this.config.num_hidden_layers, expertLoad: out.moe.expertLoad, topkIdx: out.moe.topkIdx, scores: out.moe.scores });
       // Position t of the MTP logits predicts token t+2; it counts when the main mask at t+1 does.
       const mtpMask = opts.lossMask ? tf.slice(opts.lossMask, [0, 1], [B, S - 2]) : tf.ones([B, S - 2]);
