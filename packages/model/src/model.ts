@@ -10,6 +10,7 @@ import { parseConfig, usesDsa } from './config';
 import type { DeepSeekConfig, DeepSeekConfigInput } from './config';
 import type { CausalLM } from './causal_lm';
 import { checkpointedBlock } from './block_checkpoint';
+import type { CheckpointedBlockOutput } from './block_checkpoint';
 import { checkOptionKeys } from './option_keys';
 
 /**
@@ -245,8 +246,9 @@ export class MtpModule extends Block {
    * embed(tokens[t+1]), t = 0 … S−3.
    */
   predict(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D): { logits: tf.Tensor3D; moe: MoeOutput | null } {
-    const { normed, moe } = this.predictNormed(hidden, nextEmbeds);
-    const [B, S, D] = normed.shape;
+    const { h, moe } = this.forward(this.blockInput(hidden, nextEmbeds));
+    const normed = rmsNorm(h, this.sharedHeadNorm, this.config.rms_norm_eps);
+    const [B, S, D] = h.shape;
     const logits = tf.reshape(tf.matMul(tf.reshape(normed, [-1, D]), this.sharedHead, false, true), [B, S, -1]);
     return { logits: logits as tf.Tensor3D, moe };
   }
@@ -260,21 +262,21 @@ export class MtpModule extends Block {
    * @param targets - Token ids [B, S−2] int32: tokens[t+2].
    * @param options - `gradientCheckpointing`: recompute the module's block in backward (default false).
    */
-  predictLogProbs(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D, targets: tf.Tensor, options: { gradientCheckpointing?: boolean } = {}): { logProbs: tf.Tensor; moe: MoeOutput | null } {
-    const { normed, moe } = this.predictNormed(hidden, nextEmbeds, options.gradientCheckpointing ?? false);
+  predictLogProbs(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D, targets: tf.Tensor, options: { gradientCheckpointing?: boolean } = {}): { logProbs: tf.Tensor; moe: CheckpointedBlockOutput['moe'] } {
+    const h0 = this.blockInput(hidden, nextEmbeds);
+    const { h, moe } = options.gradientCheckpointing ? checkpointedBlock(this, h0, {}) : this.forward(h0);
+    const normed = rmsNorm(h, this.sharedHeadNorm, this.config.rms_norm_eps);
     return { logProbs: linearTokenLogProbs(normed, this.sharedHead, targets), moe };
   }
 
-  /** The module up to its head: the shared head's normed input [B, S−2, D]; its block checkpointed on request. */
-  private predictNormed(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D, checkpointed = false): { normed: tf.Tensor3D; moe: MoeOutput | null } {
+  /** The block's input [B, S−2, D]: eh_proj of [RMSNorm(embed(t+1)); RMSNorm(hidden(t))]. */
+  private blockInput(hidden: tf.Tensor3D, nextEmbeds: tf.Tensor3D): tf.Tensor3D {
     const eps = this.config.rms_norm_eps;
     const [B, S, D] = hidden.shape;
     const e = rmsNorm(tf.slice(nextEmbeds, [0, 1, 0], [B, S - 2, D]), this.enorm, eps); // [B, S−2, D] embed(t+1)
     const h = rmsNorm(tf.slice(hidden, [0, 0, 0], [B, S - 2, D]), this.hnorm, eps); // [B, S−2, D]
     const u = tf.concat([e, h], -1); // [B, S−2, 2D], embedding first (V3 eq. 21)
-    const h0 = tf.reshape(tf.matMul(tf.reshape(u, [-1, 2 * D]), this.ehProj, false, true), [B, S - 2, D]);
-    const { h: hb, moe } = checkpointed ? checkpointedBlock(this, h0, {}) : this.forward(h0);
-    return { normed: rmsNorm(hb, this.sharedHeadNorm, eps) as tf.Tensor3D, moe };
+    return tf.reshape(tf.matMul(tf.reshape(u, [-1, 2 * D]), this.ehProj, false, true), [B, S - 2, D]) as tf.Tensor3D;
   }
 }
 
