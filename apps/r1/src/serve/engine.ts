@@ -196,9 +196,10 @@ export class Engine {
     let logits: tf.Tensor2D;
     try {
       logits = tf.tidy(() => {
-        const out = this.model.forward(padded.tokens, { keyMask: padded.keyMask, positions: padded.positions }, cache); // [B, P, V]
-        const [, P, V] = out.logits.shape;
-        return tf.reshape(tf.slice(out.logits, [0, P - 1, 0], [B, 1, V]), [B, V]) as tf.Tensor2D; // [B, V]
+        const { hidden } = this.model.forwardHidden(padded.tokens, { keyMask: padded.keyMask, positions: padded.positions }, cache); // [B, P, D]
+        const [, P, D] = hidden.shape;
+        // The head on the last position only: a long prompt's logits [B, P, V] are never made.
+        return tf.reshape(this.model.head(tf.slice(hidden, [0, P - 1, 0], [B, 1, D])), [B, -1]) as tf.Tensor2D; // [B, V]
       });
     } catch (e) {
       cache.dispose();
