@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { ConfigError, R1Error } from '@r1-ts/tensor-kernels';
 import { registerChat } from './commands/chat';
 import { EXIT } from './commands/exit';
 import { registerEval } from './commands/eval';
@@ -40,7 +41,9 @@ try {
     process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.config;
   } else {
     // Never let an error reach tfjs-backend-wasm's uncaught-exception hook, which prints its minified source.
-    console.error(`r1: ${(e as Error)?.stack ?? String(e)}`);
+    // r1-ts's own runtime errors (out of memory, a bad checkpoint) say what to change: no stack for them.
+    const known = e instanceof R1Error && !(e instanceof ConfigError);
+    console.error(`r1: ${known ? `${e.name}: ${e.message}` : ((e as Error)?.stack ?? String(e))}`);
     process.exitCode = EXIT.failure;
   }
 }

@@ -3,7 +3,7 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { CheckpointError, ConfigError, disposeBackend, readSafetensors, writeFileAtomic, writeSafetensors } from '@r1-ts/tensor-kernels';
+import { CheckpointError, ConfigError, OutOfMemoryError, disposeBackend, readSafetensors, writeFileAtomic, writeSafetensors } from '@r1-ts/tensor-kernels';
 import type { StoredTensor } from '@r1-ts/tensor-kernels';
 import { loadPretrained, savePretrained, type CausalLM, type Tokenizer } from '@r1-ts/model';
 import { LoraModel, loadAdapter, saveAdapter } from '@r1-ts/lora';
@@ -190,15 +190,16 @@ export function checkSameRecipe(out: string, recipe: Record<string, unknown>): v
 
 /**
  * Runs `r1 <name>`'s body with the CLI's exit-code contract: invalid config, flags or data (nothing
- * written) → 2 with the message; a bad checkpoint or a runtime failure → 1; the backend is always disposed.
+ * written) → 2 with the message; a bad checkpoint, running out of memory (with the message) or another
+ * runtime failure → 1; the backend is always disposed.
  */
 export async function runTrainCommand(name: string, run: () => Promise<void>): Promise<void> {
   try {
     await run();
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof CheckpointError || (e as { code?: string })?.code === 'E_DATASET') {
+    if (e instanceof ConfigError || e instanceof CheckpointError || e instanceof OutOfMemoryError || (e as { code?: string })?.code === 'E_DATASET') {
       console.error(`r1 ${name}: ${(e as Error).message}`);
-      process.exitCode = e instanceof CheckpointError ? EXIT.failure : EXIT.config;
+      process.exitCode = e instanceof CheckpointError || e instanceof OutOfMemoryError ? EXIT.failure : EXIT.config;
     } else {
       console.error(`r1 ${name}: failed: ${(e as Error)?.stack ?? String(e)}`);
       process.exitCode = EXIT.failure;
