@@ -160,7 +160,8 @@ describe.each(BACKENDS)('linearTokenLogProbs and linearEntropy on %s', (backend)
     expect(() => linearTokenLogProbs(x, w, tf.zeros([3], 'int32'))).toThrow(/targets must have shape \[2\]/);
     expect(() => linearTokenLogProbs(x, w, t, { temperature: 0 })).toThrow(ConfigError);
     expect(() => linearTokenLogProbs(x, w, t, { chunkRows: 1.5 })).toThrow(/chunkRows must be an integer/);
-    expect(() => linearEntropy(x, w, { chunk: 2 } as never)).toThrow(/chunk is not an option/);
+    expect(() => linearEntropy(x, w, { chunk: 2 } as never)).toThrow(/^linearEntropy options: unknown key "chunk"; accepted: temperature, chunkRows$/);
+    expect(() => linearTokenLogProbs(x, w, t, { temprature: 2 } as never)).toThrow(/unknown key "temprature" \(did you mean "temperature"\?\)/);
     tf.dispose([x, w, t]);
   });
 });

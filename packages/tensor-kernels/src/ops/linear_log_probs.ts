@@ -13,6 +13,7 @@
 // chunk's logits; tfjs asks for it only when W is among the variables being differentiated.
 import * as tf from '@tensorflow/tfjs';
 import { engine } from '../engine_internals';
+import { rejectUnknownKeys } from '../unknown_keys';
 import type { BackwardsFunc } from '../engine_internals';
 import { TokenLogProbsGrad, asInputs } from '../kernel_names';
 import { tokenLogProbs } from './cross_entropy';
@@ -49,13 +50,17 @@ function checkArgs(op: string, x: tf.Tensor, weight: tf.Tensor, options: LinearH
   if (weight.rank !== 2) fail(op, 'weight', `must have shape [V, D], got [${weight.shape}]`);
   const [V, D] = weight.shape as [number, number];
   if (x.rank < 1 || x.shape[x.rank - 1] !== D) fail(op, 'x', `must have shape [..., ${D}] (weight's D), got [${x.shape}]`);
-  const known = new Set(['temperature', 'chunkRows']);
-  for (const k of Object.keys(options)) if (!known.has(k)) fail(op, k, `is not an option (expected temperature, chunkRows)`);
+  rejectUnknownKeys(options, ['temperature', 'chunkRows'], `${op} options`);
   const tau = options.temperature ?? 1;
   if (typeof tau !== 'number' || !Number.isFinite(tau) || tau <= 0) fail(op, 'temperature', `must be a finite number > 0, got ${String(tau)}`);
   const rows = options.chunkRows ?? Math.max(1, Math.floor(CHUNK_BYTES / 4 / Math.max(V, 1)));
   if (!Number.isInteger(rows) || rows < 1) fail(op, 'chunkRows', `must be an integer ≥ 1, got ${String(rows)}`);
   return { D, V, N: x.size / D, tau, rows };
+}
+
+/** The chunks [start, n] of N rows, `rows` at a time (the last one may be short). */
+function chunksOf(N: number, rows: number): Array<[number, number]> {
+  return Array.from({ length: Math.ceil(N / rows) }, (_, i) => [i * rows, Math.min(rows, N - i * rows)]);
 }
 
 /** Logits of rows [start, start + n) of x2 [N, D], divided by τ: [n, V]. */
@@ -118,8 +123,7 @@ export function linearTokenLogProbs(x: tf.Tensor, weight: tf.Tensor, targets: tf
       const t1 = tf.reshape(targets, [N]) as tf.Tensor1D;
       const lps: tf.Tensor[] = [];
       const gxs: tf.Tensor[] = [];
-      for (let start = 0; start < N; start += rows) {
-        const n = Math.min(rows, N - start);
+      for (const [start, n] of chunksOf(N, rows)) {
         const [lp, gx] = tf.tidy(() => {
           const l = chunkLogits(x2, w2, start, n, tau);
           const tc = tf.slice(t1, [start], [n]);
@@ -131,8 +135,8 @@ export function linearTokenLogProbs(x: tf.Tensor, weight: tf.Tensor, targets: tf
         lps.push(lp);
         if (gx) gxs.push(gx);
       }
-      const lp = tf.reshape(lps.length === 1 ? lps[0] : tf.concat(lps), targets.shape);
-      return tapeOn ? [lp, gxs.length === 1 ? gxs[0] : tf.concat(gxs)] : [lp];
+      const lp = tf.reshape(tf.concat(lps), targets.shape);
+      return tapeOn ? [lp, tf.concat(gxs)] : [lp];
     });
   if (!tapeOn) return run()[0];
   e.state.kernelDepth++; // nothing inside is recorded: this op is one tape node
@@ -154,8 +158,7 @@ export function linearTokenLogProbs(x: tf.Tensor, weight: tf.Tensor, targets: tf
           const t1 = tf.reshape(ts, [N]) as tf.Tensor1D;
           const d1 = tf.reshape(d, [N]) as tf.Tensor1D;
           let dw: tf.Tensor = tf.zerosLike(ws);
-          for (let start = 0; start < N; start += rows) {
-            const n = Math.min(rows, N - start);
+          for (const [start, n] of chunksOf(N, rows)) {
             const next = tf.tidy(() => {
               const g = logProbGradRows(chunkLogits(x2, ws as tf.Tensor2D, start, n, tau), tf.slice(t1, [start], [n]), tf.slice(d1, [start], [n]));
               const part = tf.matMul(g, tf.slice(x2, [start, 0], [n, D]), true, false); // [V, D]
@@ -211,14 +214,13 @@ export function linearEntropy(x: tf.Tensor, weight: tf.Tensor, options: LinearHe
     return tf.tidy(() => {
       const x2 = tf.reshape(x, [N, D]) as tf.Tensor2D;
       const parts: tf.Tensor[] = [];
-      for (let start = 0; start < N; start += rows) {
-        const n = Math.min(rows, N - start);
+      for (const [start, n] of chunksOf(N, rows)) {
         parts.push(tf.tidy(() => {
           const lsm = tf.logSoftmax(chunkLogits(x2, weight as tf.Tensor2D, start, n, tau));
           return tf.neg(tf.sum(tf.mul(tf.exp(lsm), lsm), -1));
         }));
       }
-      return tf.reshape(parts.length === 1 ? parts[0] : tf.concat(parts), x.shape.slice(0, -1));
+      return tf.reshape(tf.concat(parts), x.shape.slice(0, -1));
     });
   } finally {
     e.state.kernelDepth--;
