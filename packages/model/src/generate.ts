@@ -205,9 +205,7 @@ export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: nu
           const opts: SequenceOptions = { keyMask: tf.tensor2d(mask), positions: pos };
           out = model.forwardHidden(tf.tensor2d(seq, undefined, 'int32'), opts, cache ?? undefined);
         }
-        // The head on the last position only: a prefill's logits [B, S, V] are never made.
-        const [, S, D] = out.hidden.shape;
-        return tf.reshape(model.head(tf.slice(out.hidden, [0, S - 1, 0], [B, 1, D])), [B, -1]);
+        return lastPositionLogits(model, out.hidden);
       });
       const values = logits.dataSync() as Float32Array;
       const V = logits.shape[1] as number;
@@ -251,6 +249,29 @@ export function generate(model: CausalLM<any>, tokenizer: Tokenizer, prompts: nu
     if (r.cut >= 0) text = text.slice(0, r.cut);
     const finishReason = r.done ?? 'length';
     return { tokens: r.tokens, text, logProbs: r.logProbs, truncated: finishReason === 'length', finishReason };
+  });
+}
+
+/**
+ * The logits [B, V] of the last position of hidden states [B, S, D] (before the final norm): the
+ * head on that position only, so a prefill's logits [B, S, V] are never made.
+ *
+ * @param model - The causal LM whose head to apply.
+ * @param hidden - Hidden states [B, S, D] ({@link CausalLM.forwardHidden}).
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { DeepSeekModel, lastPositionLogits, presets } from '@r1-ts/model';
+ * const model = new DeepSeekModel(presets.tiny, { seed: 0 });
+ * const { hidden } = model.forwardHidden(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'));
+ * console.log(lastPositionLogits(model, hidden).shape); // [1, vocab_size]
+ * ```
+ */
+export function lastPositionLogits(model: CausalLM<any>, hidden: tf.Tensor): tf.Tensor2D {
+  return tf.tidy(() => {
+    const [B, S, D] = hidden.shape as number[];
+    return tf.reshape(model.head(tf.slice(hidden, [0, S - 1, 0], [B, 1, D])), [B, -1]) as tf.Tensor2D;
   });
 }
 

@@ -13,7 +13,7 @@ export { sampleToken, resolveSampling } from './sampling';
 export type { SamplingOptions, SampledToken } from './sampling';
 export { collate, encodeExample, sftBatch } from './batch';
 export type { SftExample, TokenBatch } from './batch';
-export { generate, logProbs, leftPad, eosTokenIds } from './generate';
+export { generate, logProbs, lastPositionLogits, leftPad, eosTokenIds } from './generate';
 export type { GenerateOptions, GenerationResult, TokenEvent } from './generate';
 export { trainStep, SftTrainer } from './train';
 export type { StepStats, TrainStepOptions, SftOptions } from './train';

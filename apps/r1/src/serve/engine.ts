@@ -6,7 +6,7 @@
 // the batch. Steps yield to the event loop, so HTTP I/O (new requests, disconnects) interleaves.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@r1-ts/tensor-kernels';
-import { cacheLength, eosTokenIds, leftPad, mergeCacheRows, resolveSampling, sampleToken, selectCacheRows } from '@r1-ts/model';
+import { cacheLength, eosTokenIds, lastPositionLogits, leftPad, mergeCacheRows, resolveSampling, sampleToken, selectCacheRows } from '@r1-ts/model';
 import type { CausalLM, DecodeCache, SamplingOptions, Tokenizer } from '@r1-ts/model';
 
 /** One sequence to complete. */
@@ -189,7 +189,6 @@ export class Engine {
     const room = this.maxBatch - this.running.length;
     if (room <= 0 || this.waiting.length === 0) return;
     const group = this.waiting.splice(0, room);
-    const B = group.length;
     const padded = leftPad(group.map((s) => s.req.prompt), this.tokenizer.special.pad);
     const cache = this.model.newCache();
     const t0 = performance.now();
@@ -197,9 +196,7 @@ export class Engine {
     try {
       logits = tf.tidy(() => {
         const { hidden } = this.model.forwardHidden(padded.tokens, { keyMask: padded.keyMask, positions: padded.positions }, cache); // [B, P, D]
-        const [, P, D] = hidden.shape;
-        // The head on the last position only: a long prompt's logits [B, P, V] are never made.
-        return tf.reshape(this.model.head(tf.slice(hidden, [0, P - 1, 0], [B, 1, D])), [B, -1]) as tf.Tensor2D; // [B, V]
+        return lastPositionLogits(this.model, hidden); // [B, V]: the head on the last position only
       });
     } catch (e) {
       cache.dispose();
