@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, disposeBackend, initBackend, setLinearAdapter } from '@r1-ts/tensor-kernels';
 import { Mla } from './mla';
 import type { MlaConfig } from './config';
-import { mlaRow64 } from './reference64';
+import { mlaRow64, relErr } from './reference64';
 import type { Params } from './reference64';
 
 // Linear adapters (LoRA) on every MLA projection: the expanded forward applies them through `linear`;
@@ -15,16 +15,6 @@ const config: MlaConfig = {
   v_head_dim: 5, rope_theta: 10000, rope_scaling: null, max_position_embeddings: 128, rms_norm_eps: 1e-6,
 };
 const PROJECTIONS = ['q_a_proj', 'q_b_proj', 'kv_a_proj_with_mqa', 'kv_b_proj', 'o_proj'];
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 describe.each(['cpu', 'wasm'] as const)('Mla with adapters on every projection (%s)', (backend) => {
   beforeAll(async () => {

@@ -4,22 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Rng, disposeBackend, initBackend, readSafetensors } from '@r1-ts/tensor-kernels';
 import { Mla } from './mla';
 import type { MlaConfig } from './config';
-import { mlaRow64 } from './reference64';
+import { mlaRow64, relErr } from './reference64';
 import type { Params } from './reference64';
 
 const fixture = resolve(__dirname, '../../../test/fixtures/golden/mla.safetensors');
-
-/** ‖a − b‖₂ / ‖b‖₂ (golden/README §2). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 const yarn = { type: 'yarn', factor: 4, original_max_position_embeddings: 16, beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1 } as const;
 const base: MlaConfig = {

@@ -4,6 +4,18 @@ import type { MlaConfig } from './config';
 
 export type Params = Record<string, Float64Array>;
 
+/** ‖a − b‖₂ / ‖b‖₂ (golden/README §2), with b the reference; arrays of different lengths throw. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`relErr: length ${a.length} vs reference ${b.length}`);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num += (a[i] - b[i]) ** 2;
+    den += b[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
 /** RoPE frequencies with YaRN (golden §4.2). */
 export function freqs64(cfg: MlaConfig): number[] {
   const d = cfg.qk_rope_head_dim;
