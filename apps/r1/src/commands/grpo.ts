@@ -16,7 +16,7 @@ import type { DatasetSample } from '@r1-ts/tasks';
 import { progressReporter } from './progress';
 import {
   MetricsLog, checkRequiredPaths, runTrainCommand, attachLora, checkSameRecipe, loadTrainData, openModel, prepareOutput, promptIds, readTrainerFiles,
-  restoreFullWeights, saveFinal, saveWeights, writeCheckpointDir, writeRunJson,
+  restoreFullWeights, saveFinal, savePretrainedMerged, saveWeights, writeCheckpointDir, writeRunJson,
 } from './train_common';
 import { R1_SYSTEM_PROMPT, grpoRecipeSchema, parseRecipe, readRecipeFile, totalSteps, type GrpoRecipe } from './train_recipe';
 import { writeTrainReport } from './train_report';
@@ -212,7 +212,10 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
       engine: { urls: eng.urls, api: eng.api, vocabSize: model.config.vocab_size, timeoutMs: eng.timeoutMs },
       sync: eng.sync === 'lora'
         ? new LoraWeightSync({ dir: join(out, 'engine-weights'), baseModel: served, api: eng.api, save: (d: string) => saveAdapter(lora!, d) })
-        : new DiskWeightSync({ dir: join(out, 'engine-weights'), modelName: served, save: (d: string) => saveServedWeights(d, model, lora) }),
+        : new DiskWeightSync({ dir: join(out, 'engine-weights'), modelName: served, save: (d: string) => {
+            if (lora) savePretrainedMerged(d, model, lora, { dtype: 'f32' });
+            else savePretrained(d, model, { dtype: 'f32' });
+          } }),
       encode: (p: string | readonly number[]) => (typeof p === 'string' ? tokenizer.encode(p) : [...p]),
       decode: (p: readonly number[], c: readonly number[]) => openThinkSuffix(tokenizer.decode([...p])) + tokenizer.decode([...c], { skipSpecial: true }),
     }) as unknown as Policy
@@ -281,32 +284,4 @@ async function runGrpo(flags: TrainFlags): Promise<void> {
   if (trainPolicy !== policy) trainPolicy.dispose();
   policy.dispose();
   console.log(`r1 grpo: ${total} steps; wrote ${written.join(', ')} and ${join(out, 'metrics.jsonl')}`);
-}
-
-/**
- * Writes the weights the servers should sample from as a Hugging Face checkpoint (float32): the
- * model, with a LoRA adapter merged in. The adapted base weights are restored bit-exactly afterwards
- * (merge then unmerge alone would leave float rounding in them every step).
- */
-function saveServedWeights(dir: string, model: Parameters<typeof savePretrained>[1], lora: LoraModel | null): void {
-  if (!lora) {
-    savePretrained(dir, model, { dtype: 'f32' });
-    return;
-  }
-  const params = model.namedParameters();
-  const saved = [...lora.namedAdapterParameters().keys()]
-    .filter((k) => k.endsWith('.lora_A.weight'))
-    .map((k) => params.get(`${k.slice('base_model.model.'.length, -'.lora_A.weight'.length)}.weight`))
-    .filter((v): v is NonNullable<typeof v> => v !== undefined)
-    .map((v) => [v, v.clone()] as const);
-  lora.merge();
-  try {
-    savePretrained(dir, model, { dtype: 'f32' });
-  } finally {
-    lora.unmerge();
-    for (const [v, copy] of saved) {
-      v.assign(copy);
-      copy.dispose();
-    }
-  }
 }

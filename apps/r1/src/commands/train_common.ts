@@ -121,6 +121,30 @@ export function restoreFullWeights(model: CausalLM, dir: string): void {
   model.loadState(readSafetensors(join(dir, 'model.safetensors')).tensors);
 }
 
+/**
+ * Writes `model` with `lora` merged into it as a Hugging Face checkpoint (`--merge`'s `merged/`, the
+ * weights `--sync disk` pushes to the servers), then restores the adapted base weights bit-exactly
+ * (merge then unmerge alone would leave float rounding in them).
+ */
+export function savePretrainedMerged(dir: string, model: CausalLM, lora: LoraModel, options: Parameters<typeof savePretrained>[2]): void {
+  const params = model.namedParameters();
+  const saved = [...lora.namedAdapterParameters().keys()]
+    .filter((k) => k.endsWith('.lora_A.weight'))
+    .map((k) => params.get(`${k.slice('base_model.model.'.length, -'.lora_A.weight'.length)}.weight`))
+    .filter((v): v is NonNullable<typeof v> => v !== undefined)
+    .map((v) => [v, v.clone()] as const);
+  lora.merge();
+  try {
+    savePretrained(dir, model, options);
+  } finally {
+    lora.unmerge();
+    for (const [v, copy] of saved) {
+      v.assign(copy);
+      copy.dispose();
+    }
+  }
+}
+
 /** Final outputs: `adapter/` (LoRA) or `model/` (full), and with `merge` a merged HF checkpoint in `merged/`. */
 export function saveFinal(out: string, model: CausalLM, tokenizer: Tokenizer, lora: LoraModel | null, merge: boolean, dtype: 'bf16' | 'f32'): string[] {
   const written: string[] = [];
@@ -129,9 +153,7 @@ export function saveFinal(out: string, model: CausalLM, tokenizer: Tokenizer, lo
     saveAdapter(lora, join(out, 'adapter'));
     written.push(join(out, 'adapter'));
     if (merge) {
-      lora.merge();
-      savePretrained(join(out, 'merged'), model, { dtype, ...tokenizerFiles });
-      lora.unmerge();
+      savePretrainedMerged(join(out, 'merged'), model, lora, { dtype, ...tokenizerFiles });
       written.push(join(out, 'merged'));
     }
   } else {
